@@ -41,7 +41,8 @@ export function compareSemver(a: SemVer | string, b: SemVer | string): number {
 
 function mustParse(text: string): SemVer {
   const v = parseSemver(text);
-  if (!v) throw new TypeError(`not a semantic version (MAJOR.MINOR.PATCH): ${JSON.stringify(text)}`);
+  if (!v)
+    throw new TypeError(`not a semantic version (MAJOR.MINOR.PATCH): ${JSON.stringify(text)}`);
   return v;
 }
 

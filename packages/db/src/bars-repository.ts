@@ -1,0 +1,161 @@
+import { type BarInput, barProblem, type DataSource } from '@timed/schema';
+import { sql } from 'kysely';
+import type { Db } from './database.js';
+import { DbError, InvalidBarError } from './errors.js';
+
+/** Rows per INSERT statement; one round trip each. */
+const UPSERT_CHUNK = 10_000;
+
+/**
+ * Upserts bars on `(symbol, timestamp)`, replacing every value column of an existing row (a trades
+ * bar replaces a legacy bar of the same minute). The whole call is validated first and written in
+ * one transaction: a bad bar rejects the call with an error naming it and nothing is written.
+ * Within one call a later bar for the same key wins. Returns the number of rows written.
+ */
+export async function upsertBars(db: Db, bars: readonly BarInput[]): Promise<number> {
+  bars.forEach((bar, index) => {
+    const problem = barProblem(bar);
+    if (problem) throw new InvalidBarError(index, bar.symbol, bar.timestamp, problem);
+  });
+  if (bars.length === 0) return 0;
+  const unique = dedupeLastWins(bars);
+  const write = async (conn: Db) => {
+    for (let i = 0; i < unique.length; i += UPSERT_CHUNK) {
+      await upsertChunk(conn, unique.slice(i, i + UPSERT_CHUNK));
+    }
+  };
+  if (unique.length <= UPSERT_CHUNK) await write(db);
+  else await db.transaction().execute(write);
+  return unique.length;
+}
+
+function dedupeLastWins(bars: readonly BarInput[]): BarInput[] {
+  const byKey = new Map<string, BarInput>();
+  for (const bar of bars) byKey.set(`${bar.symbol}\u0000${bar.timestamp.getTime()}`, bar);
+  return byKey.size === bars.length ? [...bars] : [...byKey.values()];
+}
+
+async function upsertChunk(db: Db, bars: readonly BarInput[]): Promise<void> {
+  const n = bars.length;
+  const symbol = new Array<string>(n);
+  const ts = new Array<string>(n);
+  const open = new Array<string>(n);
+  const high = new Array<string>(n);
+  const low = new Array<string>(n);
+  const close = new Array<string>(n);
+  const volume = new Array<string>(n);
+  const count = new Array<number>(n);
+  const legacy = new Array<boolean>(n);
+  const source = new Array<DataSource>(n);
+  for (let i = 0; i < n; i++) {
+    const b = bars[i]!;
+    symbol[i] = b.symbol;
+    ts[i] = b.timestamp.toISOString();
+    open[i] = String(b.open);
+    high[i] = String(b.high);
+    low[i] = String(b.low);
+    close[i] = String(b.close);
+    volume[i] = String(b.volume);
+    count[i] = b.trade_count;
+    legacy[i] = b.is_legacy ?? false;
+    source[i] = b.data_source ?? 'trades';
+  }
+  await sql`
+    INSERT INTO price_bars (symbol, timestamp, open, high, low, close, volume, trade_count, is_legacy, data_source)
+    SELECT * FROM unnest(
+      ${symbol}::varchar[], ${ts}::timestamptz[], ${open}::numeric[], ${high}::numeric[],
+      ${low}::numeric[], ${close}::numeric[], ${volume}::bigint[], ${count}::integer[],
+      ${legacy}::boolean[], ${source}::varchar[])
+    ON CONFLICT (symbol, timestamp) DO UPDATE SET
+      open = EXCLUDED.open,
+      high = EXCLUDED.high,
+      low = EXCLUDED.low,
+      close = EXCLUDED.close,
+      volume = EXCLUDED.volume,
+      trade_count = EXCLUDED.trade_count,
+      is_legacy = EXCLUDED.is_legacy,
+      data_source = EXCLUDED.data_source`.execute(db);
+}
+
+/** A stored bar as read back: numerics and bigints as exact decimal text. */
+export interface StoredBar {
+  symbol: string;
+  timestamp: Date;
+  open: string;
+  high: string;
+  low: string;
+  close: string;
+  volume: string;
+  trade_count: number;
+  is_legacy: boolean;
+  data_source: DataSource;
+}
+
+/** Options of queryBars. `start`/`end` are inclusive. */
+export interface QueryBarsOptions {
+  symbol: string;
+  start?: Date;
+  end?: Date;
+  includeLegacy?: boolean;
+  limit: number;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+/** Encodes a page position (the last timestamp served) as an opaque cursor. */
+export function encodeBarsCursor(lastTimestamp: Date): string {
+  return Buffer.from(`t:${lastTimestamp.getTime()}`).toString('base64url');
+}
+
+/** Decodes a cursor to the last timestamp served; throws INVALID_CURSOR on anything else. */
+export function decodeBarsCursor(cursor: string): Date {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const m = /^t:(-?\d{1,15})$/.exec(text);
+  if (!m) throw new DbError('INVALID_CURSOR', 'cursor is not one this API issued', { cursor });
+  return new Date(Number(m[1]));
+}
+
+/**
+ * Reads one page of bars for a symbol in ascending time, served by the `(symbol, timestamp)` unique
+ * index. Legacy bars are excluded unless `includeLegacy`. Keyset pagination: the cursor is the last
+ * timestamp served, so bars inserted meanwhile neither repeat nor shift later pages.
+ */
+export async function queryBars(
+  db: Db,
+  options: QueryBarsOptions,
+): Promise<{ bars: StoredBar[]; nextCursor: string | null }> {
+  const after = options.cursor ? decodeBarsCursor(options.cursor) : undefined;
+  let q = db
+    .selectFrom('price_bars')
+    .select([
+      'symbol',
+      'timestamp',
+      'open',
+      'high',
+      'low',
+      'close',
+      'volume',
+      'trade_count',
+      'is_legacy',
+      'data_source',
+    ])
+    .where('symbol', '=', options.symbol);
+  if (options.start) q = q.where('timestamp', '>=', options.start);
+  if (options.end) q = q.where('timestamp', '<=', options.end);
+  if (after) q = q.where('timestamp', '>', after);
+  if (!options.includeLegacy)
+    q = q.where((eb) => eb.or([eb('is_legacy', '=', false), eb('is_legacy', 'is', null)]));
+  const rows = await q
+    .orderBy('timestamp', 'asc')
+    .limit(options.limit + 1)
+    .execute();
+  const more = rows.length > options.limit;
+  const page = more ? rows.slice(0, options.limit) : rows;
+  const bars = page.map((r) => ({
+    ...r,
+    is_legacy: r.is_legacy ?? false,
+    data_source: (r.data_source ?? 'mbp-1') as DataSource,
+  }));
+  const last = bars[bars.length - 1];
+  return { bars, nextCursor: more && last ? encodeBarsCursor(last.timestamp) : null };
+}

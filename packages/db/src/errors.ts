@@ -1,0 +1,43 @@
+/** Machine codes of @timed/db errors. */
+export type DbErrorCode =
+  | 'INVALID_BAR'
+  | 'INVALID_CURSOR'
+  | 'MIGRATION_CHANGED'
+  | 'MIGRATION_MISSING'
+  | 'MIGRATION_FAILED'
+  | 'MIGRATIONS_NOT_FOUND'
+  | 'EMBEDDED_POSTGRES';
+
+/** An error from @timed/db: a name, a machine code, context and an optional cause. */
+export class DbError extends Error {
+  override readonly name: string = 'DbError';
+  constructor(
+    readonly code: DbErrorCode,
+    message: string,
+    readonly context: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A bar that must not be stored; nothing of its batch was written. */
+export class InvalidBarError extends DbError {
+  override readonly name = 'InvalidBarError';
+  constructor(index: number, symbol: unknown, timestamp: unknown, problem: string) {
+    const when =
+      timestamp instanceof Date && Number.isFinite(timestamp.getTime())
+        ? timestamp.toISOString()
+        : String(timestamp);
+    super(
+      'INVALID_BAR',
+      `bar #${index} (${String(symbol)} @ ${when}): ${problem}; nothing of this batch was written`,
+      {
+        index,
+        symbol,
+        timestamp: when,
+        problem,
+      },
+    );
+  }
+}

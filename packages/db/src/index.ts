@@ -1,0 +1,28 @@
+export {
+  decodeBarsCursor,
+  encodeBarsCursor,
+  type QueryBarsOptions,
+  queryBars,
+  type StoredBar,
+  upsertBars,
+} from './bars-repository.js';
+export {
+  type CreateDbOptions,
+  createDb,
+  type Database,
+  type Db,
+  type PriceBarsTable,
+  type ScreenerInstancesTable,
+  type TimedMigrationsTable,
+} from './database.js';
+export {
+  type EmbeddedPostgresHandle,
+  type EmbeddedPostgresOptions,
+  ensureDatabase,
+  freePort,
+  startEmbeddedPostgres,
+} from './embedded-postgres.js';
+export { DbError, type DbErrorCode, InvalidBarError } from './errors.js';
+export { findMigrationsDir, type MigrationFile, readMigrations } from './migrations-dir.js';
+export { type MigrateOptions, type MigrationState, migrate, migrationStatus } from './migrator.js';
+export { createTestDatabase, startTestServer, type TestServer } from './test-database.js';
