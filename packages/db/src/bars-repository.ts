@@ -35,6 +35,11 @@ function dedupeLastWins(bars: readonly BarInput[]): BarInput[] {
   return byKey.size === bars.length ? [...bars] : [...byKey.values()];
 }
 
+/** A Postgres array literal of values that need no escaping beyond double quotes (validated text). */
+function arrayLiteral(values: readonly string[]): string {
+  return `{"${values.join('","')}"}`;
+}
+
 async function upsertChunk(db: Db, bars: readonly BarInput[]): Promise<void> {
   const n = bars.length;
   const symbol = new Array<string>(n);
@@ -44,9 +49,9 @@ async function upsertChunk(db: Db, bars: readonly BarInput[]): Promise<void> {
   const low = new Array<string>(n);
   const close = new Array<string>(n);
   const volume = new Array<string>(n);
-  const count = new Array<number>(n);
-  const legacy = new Array<boolean>(n);
-  const source = new Array<DataSource>(n);
+  const count = new Array<string>(n);
+  const legacy = new Array<string>(n);
+  const source = new Array<string>(n);
   for (let i = 0; i < n; i++) {
     const b = bars[i]!;
     symbol[i] = b.symbol;
@@ -56,16 +61,20 @@ async function upsertChunk(db: Db, bars: readonly BarInput[]): Promise<void> {
     low[i] = String(b.low);
     close[i] = String(b.close);
     volume[i] = String(b.volume);
-    count[i] = b.trade_count;
-    legacy[i] = b.is_legacy ?? false;
+    count[i] = String(b.trade_count);
+    legacy[i] = b.is_legacy ? 't' : 'f';
     source[i] = b.data_source ?? 'trades';
   }
+  // Every value was validated by barProblem (symbols match [A-Z0-9._/-], numbers are finite), so
+  // joining them into array literals is safe and much faster than pg's generic array serialiser.
   await sql`
     INSERT INTO price_bars (symbol, timestamp, open, high, low, close, volume, trade_count, is_legacy, data_source)
     SELECT * FROM unnest(
-      ${symbol}::varchar[], ${ts}::timestamptz[], ${open}::numeric[], ${high}::numeric[],
-      ${low}::numeric[], ${close}::numeric[], ${volume}::bigint[], ${count}::integer[],
-      ${legacy}::boolean[], ${source}::varchar[])
+      ${arrayLiteral(symbol)}::varchar[], ${arrayLiteral(ts)}::timestamptz[],
+      ${arrayLiteral(open)}::numeric[], ${arrayLiteral(high)}::numeric[],
+      ${arrayLiteral(low)}::numeric[], ${arrayLiteral(close)}::numeric[],
+      ${arrayLiteral(volume)}::bigint[], ${arrayLiteral(count)}::integer[],
+      ${arrayLiteral(legacy)}::boolean[], ${arrayLiteral(source)}::varchar[])
     ON CONFLICT (symbol, timestamp) DO UPDATE SET
       open = EXCLUDED.open,
       high = EXCLUDED.high,

@@ -35,6 +35,8 @@ export const ApiBar = z.object({
 });
 export type ApiBar = z.infer<typeof ApiBar>;
 
+const DECIMAL_RE = /^-?\d{1,20}(?:\.\d{1,18})?$/;
+
 /** Why a bar is not storable, or undefined when it is. */
 export function barProblem(bar: BarInput): string | undefined {
   if (typeof bar.symbol !== 'string' || !/^[A-Z0-9][A-Z0-9._/-]{0,31}$/.test(bar.symbol)) {
@@ -47,13 +49,12 @@ export function barProblem(bar: BarInput): string | undefined {
   const h = Number(bar.high);
   const l = Number(bar.low);
   const c = Number(bar.close);
-  for (const [name, v] of [
-    ['open', o],
-    ['high', h],
-    ['low', l],
-    ['close', c],
-  ] as const) {
-    if (!Number.isFinite(v)) return `${name} is not a finite price`;
+  for (const name of ['open', 'high', 'low', 'close'] as const) {
+    const raw = bar[name];
+    if (typeof raw === 'string' && !DECIMAL_RE.test(raw)) return `${name} is not a decimal number`;
+    if (!Number.isFinite(Number(raw)) || (typeof raw !== 'string' && typeof raw !== 'number')) {
+      return `${name} is not a finite price`;
+    }
   }
   if (h < l) return `high ${bar.high} is below low ${bar.low}`;
   if (o < l || o > h) return `open ${bar.open} is outside [low ${bar.low}, high ${bar.high}]`;
