@@ -1,0 +1,58 @@
+export {
+  ErrorCode,
+  flagNames,
+  MIN_RECORD_SIZE,
+  RType,
+  SCHEMA_NAMES,
+  STYPE_NAMES,
+  SystemCode,
+  schemaId,
+  stypeId,
+  UNDEF_ORDER_SIZE,
+  UNDEF_PRICE,
+  UNDEF_TIMESTAMP,
+} from './constants.js';
+export { DbnDecoder, type DecoderOptions, isZstd } from './decoder.js';
+export {
+  DbnError,
+  type DbnErrorCode,
+  HistoricalError,
+  LiveError,
+  type LiveErrorCode,
+} from './errors.js';
+export {
+  priceToDecimal,
+  priceToNumber,
+  readCString,
+  readPriceNano,
+  readTimestampMs,
+} from './fields.js';
+export { metadataToJson, recordToJson } from './json.js';
+export type { MappingInterval, Metadata, SymbolMappingEntry } from './metadata.js';
+export { RawDbnDecoder, type RecordCursor, type RecordVisitor } from './raw-decoder.js';
+export {
+  DbnRecordStream,
+  type DecodedDbn,
+  decodeBuffer,
+  decodeFile,
+  decodeStream,
+  streamFile,
+} from './read.js';
+export {
+  type BidAskPair,
+  type DbnRecord,
+  decodeRecord,
+  type ErrorMsg,
+  isHeartbeat,
+  type MboMsg,
+  type Mbp1Msg,
+  type Mbp10Msg,
+  type OhlcvMsg,
+  type RawRecord,
+  type RecordHeader,
+  type StatMsg,
+  type SymbolMappingMsg,
+  type SystemMsg,
+  type TradeMsg,
+} from './records.js';
+export { SymbolMap } from './symbol-map.js';

@@ -1,0 +1,162 @@
+import { SCHEMA_NAMES, STYPE_NAMES } from './constants.js';
+import { DbnError } from './errors.js';
+import { dateNumberToIso, readCString } from './fields.js';
+
+/** One `[start_date, end_date)` interval of a metadata symbol mapping (ISO dates, end exclusive). */
+export interface MappingInterval {
+  start_date: string;
+  end_date: string;
+  symbol: string;
+}
+
+/** A metadata symbol mapping: the requested symbol and what it resolved to, by date. */
+export interface SymbolMappingEntry {
+  raw_symbol: string;
+  intervals: MappingInterval[];
+}
+
+/** Decoded DBN metadata header (DBN field names). */
+export interface Metadata {
+  version: number;
+  dataset: string;
+  /** Schema name; null for mixed (0xFFFF) or an id this library does not know. */
+  schema: string | null;
+  schema_id: number;
+  start: bigint;
+  /** null when UNDEF_TIMESTAMP. */
+  end: bigint | null;
+  limit: bigint;
+  stype_in: string | null;
+  stype_in_id: number;
+  stype_out: string | null;
+  stype_out_id: number;
+  ts_out: boolean;
+  symbol_cstr_len: number;
+  symbols: string[];
+  partial: string[];
+  not_found: string[];
+  mappings: SymbolMappingEntry[];
+  /** The metadata length field; records start at byte 8 + length. */
+  length: number;
+}
+
+export const DBN_MAGIC = [0x44, 0x42, 0x4e] as const;
+export const MAX_VERSION = 3;
+
+/** Validate the 8-byte prelude; returns the metadata length. */
+export function parsePrelude(
+  bytes: Uint8Array,
+  view: DataView,
+): { version: number; length: number } {
+  if (bytes[0] !== 0x44 || bytes[1] !== 0x42 || bytes[2] !== 0x4e) {
+    const skippable = (view.getUint32(0, true) & 0xfffffff0) === 0x184d2a50;
+    throw new DbnError(
+      'BAD_MAGIC',
+      skippable ? 'legacy DBZ stream is not supported' : 'not a DBN stream (bad magic)',
+      0,
+    );
+  }
+  const version = bytes[3]!;
+  if (version < 1 || version > MAX_VERSION) {
+    throw new DbnError('UNSUPPORTED_VERSION', `unsupported DBN version ${version}`, 3);
+  }
+  const length = view.getUint32(4, true);
+  if (length < 100) throw new DbnError('BAD_METADATA', `metadata length ${length} < 100`, 4);
+  return { version, length };
+}
+
+/** Parse a complete metadata block (`bytes` holds at least 8 + length bytes from stream start). */
+export function parseMetadata(bytes: Uint8Array): Metadata {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const { version, length } = parsePrelude(bytes, view);
+  const end = 8 + length;
+  const schemaId = view.getUint16(24, true);
+  const endTs = view.getBigUint64(34, true);
+  let stypeInId: number;
+  let stypeOutId: number;
+  let tsOut: number;
+  let cstrLen: number;
+  if (version === 1) {
+    stypeInId = bytes[58]!;
+    stypeOutId = bytes[59]!;
+    tsOut = bytes[60]!;
+    cstrLen = 22;
+  } else {
+    stypeInId = bytes[50]!;
+    stypeOutId = bytes[51]!;
+    tsOut = bytes[52]!;
+    cstrLen = view.getUint16(53, true);
+    if (cstrLen === 0) throw new DbnError('BAD_METADATA', 'symbol_cstr_len is 0', 53);
+  }
+  const schemaDefLen = view.getUint32(108, true);
+  if (schemaDefLen !== 0) {
+    throw new DbnError('BAD_METADATA', 'schema_definition_length must be 0', 108);
+  }
+  let pos = 112;
+  const need = (n: number, what: string): void => {
+    if (pos + n > end) {
+      throw new DbnError('BAD_METADATA', `metadata ${what} runs past its length ${length}`, pos);
+    }
+  };
+  const u32 = (what: string): number => {
+    need(4, what);
+    const v = view.getUint32(pos, true);
+    pos += 4;
+    return v;
+  };
+  const str = (what: string): string => {
+    need(cstrLen, what);
+    const s = readCString(bytes, pos, cstrLen);
+    pos += cstrLen;
+    return s;
+  };
+  const list = (what: string): string[] => {
+    const n = u32(`${what} count`);
+    need(n * cstrLen, what);
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) out.push(str(what));
+    return out;
+  };
+  const symbols = list('symbols');
+  const partial = list('partial');
+  const notFound = list('not_found');
+  const nMappings = u32('mappings count');
+  const mappings: SymbolMappingEntry[] = [];
+  for (let i = 0; i < nMappings; i++) {
+    const raw = str('mapping raw_symbol');
+    const nIntervals = u32('interval count');
+    need(nIntervals * (8 + cstrLen), 'intervals');
+    const intervals: MappingInterval[] = [];
+    for (let j = 0; j < nIntervals; j++) {
+      const s = view.getUint32(pos, true);
+      const e = view.getUint32(pos + 4, true);
+      pos += 8;
+      intervals.push({
+        start_date: dateNumberToIso(s),
+        end_date: dateNumberToIso(e),
+        symbol: str('interval symbol'),
+      });
+    }
+    mappings.push({ raw_symbol: raw, intervals });
+  }
+  return {
+    version,
+    dataset: readCString(bytes, 8, 16),
+    schema: schemaId === 0xffff ? null : (SCHEMA_NAMES[schemaId] ?? null),
+    schema_id: schemaId,
+    start: view.getBigUint64(26, true),
+    end: endTs === 0xffffffffffffffffn ? null : endTs,
+    limit: view.getBigUint64(42, true),
+    stype_in: stypeInId === 0xff ? null : (STYPE_NAMES[stypeInId] ?? null),
+    stype_in_id: stypeInId,
+    stype_out: stypeOutId === 0xff ? null : (STYPE_NAMES[stypeOutId] ?? null),
+    stype_out_id: stypeOutId,
+    ts_out: tsOut !== 0,
+    symbol_cstr_len: cstrLen,
+    symbols,
+    partial,
+    not_found: notFound,
+    mappings,
+    length,
+  };
+}

@@ -1,0 +1,197 @@
+import { MIN_RECORD_SIZE } from './constants.js';
+import { DbnError } from './errors.js';
+import { type Metadata, parseMetadata, parsePrelude } from './metadata.js';
+
+/**
+ * The record under the cursor. Valid only during the visitor call: `bytes`/`view` may be a
+ * caller's chunk or an internal buffer that is reused afterwards.
+ */
+export interface RecordCursor {
+  bytes: Uint8Array;
+  view: DataView;
+  /** Offset of the record inside `bytes`/`view`. */
+  offset: number;
+  rtype: number;
+  /** Record size in bytes (header length x 4, includes ts_out). */
+  size: number;
+  /** Absolute byte offset of the record in the decompressed stream. */
+  position: number;
+}
+
+/** Called once per record; must not keep the cursor or its buffers. */
+export type RecordVisitor = (cursor: RecordCursor) => void;
+
+const EMPTY = new Uint8Array(0);
+const MAX_RECORD = 255 * 4;
+
+/**
+ * Push-based decoder of an uncompressed DBN stream (prelude -> metadata -> records). Chunks
+ * may be split anywhere; complete records are handed to the visitor straight from the chunk.
+ */
+export class RawDbnDecoder {
+  metadata: Metadata | null = null;
+  onMetadata: ((m: Metadata) => void) | undefined;
+  private inRecords = false;
+  private failure: unknown = null;
+  private total = 0;
+  private meta = new Uint8Array(256);
+  private metaLen = 0;
+  private readonly pending = new Uint8Array(MAX_RECORD);
+  private readonly pendingView = new DataView(this.pending.buffer);
+  private pendingLen = 0;
+  private pendingStart = 0;
+  private sizeBase = 0;
+  private tsExtra = 0;
+  private readonly cursor: RecordCursor = {
+    bytes: EMPTY,
+    view: new DataView(EMPTY.buffer),
+    offset: 0,
+    rtype: 0,
+    size: 0,
+    position: 0,
+  };
+
+  /** Bytes consumed so far (decompressed stream offset). */
+  get position(): number {
+    return this.total;
+  }
+
+  /** Feed a chunk; throws DbnError on corrupt input (and on every later call). */
+  write(chunk: Uint8Array, visit: RecordVisitor): void {
+    if (this.failure) throw this.failure;
+    const abs = this.total;
+    this.total += chunk.length;
+    try {
+      if (this.inRecords) this.records(chunk, abs, visit);
+      else this.header(chunk, visit);
+    } catch (err) {
+      this.failure = err;
+      throw err;
+    }
+  }
+
+  /** Signal end of input; throws DbnError if the stream stopped inside metadata or a record. */
+  end(): void {
+    if (this.failure) throw this.failure;
+    if (!this.inRecords) {
+      this.failure = new DbnError(
+        'TRUNCATED_METADATA',
+        this.total === 0 ? 'empty input' : 'input ended inside the metadata',
+        this.total,
+      );
+      throw this.failure;
+    }
+    if (this.pendingLen > 0) {
+      this.failure = new DbnError(
+        'TRUNCATED_RECORD',
+        `input ended inside a record (${this.pendingLen} of ${this.pending[0]! * 4} bytes)`,
+        this.pendingStart,
+      );
+      throw this.failure;
+    }
+  }
+
+  private header(chunk: Uint8Array, visit: RecordVisitor): void {
+    const need = this.metaLen + chunk.length;
+    if (need > this.meta.length) {
+      const grown = new Uint8Array(Math.max(need, this.meta.length * 2));
+      grown.set(this.meta.subarray(0, this.metaLen));
+      this.meta = grown;
+    }
+    this.meta.set(chunk, this.metaLen);
+    this.metaLen = need;
+    const bytes = this.meta;
+    // Fail fast on garbage instead of waiting for a metadata length that may never come.
+    for (let i = 0; i < Math.min(3, need); i++) {
+      if (bytes[i] !== [0x44, 0x42, 0x4e][i]) {
+        parsePrelude(bytes, new DataView(bytes.buffer, 0, Math.max(need, 4)));
+      }
+    }
+    if (need < 8) {
+      if (need >= 4 && (bytes[3]! < 1 || bytes[3]! > 3)) {
+        throw new DbnError('UNSUPPORTED_VERSION', `unsupported DBN version ${bytes[3]}`, 3);
+      }
+      return;
+    }
+    const view = new DataView(bytes.buffer, 0, need);
+    const { length } = parsePrelude(bytes, view);
+    const end = 8 + length;
+    if (need < end) return;
+    const md = parseMetadata(bytes.subarray(0, end));
+    this.metadata = md;
+    this.inRecords = true;
+    this.sizeBase = md.version * 256;
+    this.tsExtra = md.ts_out ? 8 : 0;
+    const rest = bytes.slice(end, need);
+    this.meta = EMPTY;
+    this.metaLen = 0;
+    this.onMetadata?.(md);
+    if (rest.length > 0) this.records(rest, end, visit);
+  }
+
+  private tooShort(rtype: number, size: number, position: number): void {
+    const min = MIN_RECORD_SIZE[this.sizeBase + rtype]!;
+    if (min !== 0 && size < min + this.tsExtra) {
+      throw new DbnError(
+        'RECORD_TOO_SHORT',
+        `record of rtype 0x${rtype.toString(16)} is ${size} bytes, needs ${min + this.tsExtra}`,
+        position,
+      );
+    }
+  }
+
+  private records(chunk: Uint8Array, abs: number, visit: RecordVisitor): void {
+    const n = chunk.length;
+    const c = this.cursor;
+    let p = 0;
+    if (this.pendingLen > 0) {
+      const size = this.pending[0]! * 4;
+      const want = size - this.pendingLen;
+      if (n < want) {
+        this.pending.set(chunk, this.pendingLen);
+        this.pendingLen += n;
+        return;
+      }
+      this.pending.set(chunk.subarray(0, want), this.pendingLen);
+      this.pendingLen = 0;
+      const rtype = this.pending[1]!;
+      this.tooShort(rtype, size, this.pendingStart);
+      c.bytes = this.pending;
+      c.view = this.pendingView;
+      c.offset = 0;
+      c.rtype = rtype;
+      c.size = size;
+      c.position = this.pendingStart;
+      visit(c);
+      p = want;
+    }
+    if (p >= n) return;
+    const view = new DataView(chunk.buffer, chunk.byteOffset, n);
+    const table = MIN_RECORD_SIZE;
+    const base = this.sizeBase;
+    const extra = this.tsExtra;
+    c.bytes = chunk;
+    c.view = view;
+    while (p < n) {
+      const size = chunk[p]! << 2;
+      if (size < 16) {
+        throw new DbnError('BAD_RECORD_LENGTH', `record length ${size} < 16`, abs + p);
+      }
+      if (p + size > n) break;
+      const rtype = chunk[p + 1]!;
+      const min = table[base + rtype]!;
+      if (min !== 0 && size < min + extra) this.tooShort(rtype, size, abs + p);
+      c.offset = p;
+      c.rtype = rtype;
+      c.size = size;
+      c.position = abs + p;
+      visit(c);
+      p += size;
+    }
+    if (p < n) {
+      this.pending.set(chunk.subarray(p), 0);
+      this.pendingLen = n - p;
+      this.pendingStart = abs + p;
+    }
+  }
+}
