@@ -14,6 +14,16 @@ export {
 } from './constants.js';
 export { DbnDecoder, type DecoderOptions, isZstd } from './decoder.js';
 export {
+  type EncodableRecord,
+  encodeDbn,
+  encodedSize,
+  encodeMetadata,
+  encodeRecords,
+  type MetadataInit,
+  trade,
+  writeRecord,
+} from './encoder.js';
+export {
   DbnError,
   type DbnErrorCode,
   HistoricalError,
