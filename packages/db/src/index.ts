@@ -1,3 +1,4 @@
+export { type QueryBarsAtIntervalOptions, queryBarsAtInterval } from './bars-aggregate.js';
 export {
   decodeBarsCursor,
   encodeBarsCursor,
@@ -25,4 +26,16 @@ export {
 export { DbError, type DbErrorCode, InvalidBarError } from './errors.js';
 export { findMigrationsDir, type MigrationFile, readMigrations } from './migrations-dir.js';
 export { type MigrateOptions, type MigrationState, migrate, migrationStatus } from './migrator.js';
+export {
+  type BarCountsRow,
+  barCountsBySource,
+  type HourlyCoverage,
+  type MigrationFacts,
+  migrationFacts,
+  newestBarPerSource,
+  pingDb,
+  SCREENER_ALIVE_SECONDS,
+  type ScreenerHeartbeat,
+  screenerHeartbeats,
+} from './operations-queries.js';
 export { createTestDatabase, startTestServer, type TestServer } from './test-database.js';
