@@ -73,6 +73,11 @@ export class DbnRecordStream implements AsyncIterable<DbnRecord> {
     return this.dec.symbols;
   }
 
+  /** The underlying decoder (its `metadata` is set synchronously once decoded). */
+  get decoder(): DbnDecoder {
+    return this.dec;
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<DbnRecord> {
     try {
       yield* this.run();
