@@ -8,7 +8,7 @@ const UPSERT_CHUNK = 10_000;
 
 /**
  * Upserts bars on `(symbol, timestamp)`, replacing every value column of an existing row (a trades
- * bar replaces a legacy bar of the same minute). The whole call is validated first and written in
+ * bar replaces a legacy bar of the same minute, and a written bar is never soft-deleted). The whole call is validated first and written in
  * one transaction: a bad bar rejects the call with an error naming it and nothing is written.
  * Within one call a later bar for the same key wins. Returns the number of rows written.
  */
@@ -83,7 +83,8 @@ async function upsertChunk(db: Db, bars: readonly BarInput[]): Promise<void> {
       volume = EXCLUDED.volume,
       trade_count = EXCLUDED.trade_count,
       is_legacy = EXCLUDED.is_legacy,
-      data_source = EXCLUDED.data_source`.execute(db);
+      data_source = EXCLUDED.data_source,
+      deleted_at = NULL`.execute(db);
 }
 
 /** A stored bar as read back: numerics and bigints as exact decimal text. */
@@ -148,7 +149,8 @@ export async function queryBars(
       'is_legacy',
       'data_source',
     ])
-    .where('symbol', '=', options.symbol);
+    .where('symbol', '=', options.symbol)
+    .where('deleted_at', 'is', null);
   if (options.start) q = q.where('timestamp', '>=', options.start);
   if (options.end) q = q.where('timestamp', '<=', options.end);
   if (after) q = q.where('timestamp', '>', after);

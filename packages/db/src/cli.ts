@@ -1,15 +1,40 @@
+import { parseFlags, printCounts, runAction, runMonitor, runRestore } from './cli-runbook.js';
 import { DbError } from './errors.js';
 import { migrate, migrationStatus } from './migrator.js';
+import type { RunbookAction } from './runbook.js';
 
-const USAGE = `usage: timed-db <command>
+const USAGE = `usage: timed-db <command> [options]
 
-commands:
-  migrate   apply pending migrations (each once, in order, in a transaction)
-  status    list migrations and whether each is applied, pending or changed
+schema:
+  migrate                          apply pending migrations (each once, in order, in a transaction)
+  status                           list migrations: applied, pending, changed or missing
+
+the seed's runbook (destructive commands print the plan and row counts, and need --yes):
+  legacy status                    bars, volume, first and last bar per data_source / is_legacy
+  monitor [--interval S] [--once]  new bars and volume in the last hour, every S seconds (300)
+  legacy soft-delete --yes         Option A: mark legacy bars deleted (hidden from the API)
+  legacy restore --yes             undo Option A
+  legacy purge --older-than 7d --yes   delete bars soft-deleted longer ago than that
+  legacy archive --yes             Option B: move legacy bars into price_bars_legacy
+  legacy unarchive --yes           undo Option B
+  legacy delete --yes              Option C: back up legacy bars to a CSV, then delete them
+  rollback trades --yes            back up, then delete trades bars (run the screener in mbp-1 mode after)
+  restore FILE --yes               load a backup written by legacy delete / rollback trades
+
+options: --backup-dir DIR (default ./backups or TIMED_BACKUP_DIR)
 
 environment:
   DATABASE_URL           Postgres to use (required)
   TIMED_MIGRATIONS_DIR   folder of NNNN_name.sql files (default: the project's migrations/)`;
+
+const LEGACY_ACTIONS: Record<string, RunbookAction> = {
+  'soft-delete': 'soft-delete',
+  restore: 'restore',
+  purge: 'purge',
+  archive: 'archive',
+  unarchive: 'unarchive',
+  delete: 'delete',
+};
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`timed-db: ${message}\n`);
@@ -17,12 +42,14 @@ function fail(message: string, code = 1): never {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const [command] = argv;
-  if (!command || command === '--help' || command === '-h') {
+  const [command, sub, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(`${USAGE}\n`);
     if (!command) process.exitCode = 2;
     return;
   }
+  const known = ['migrate', 'status', 'legacy', 'monitor', 'rollback', 'restore'];
+  if (!known.includes(command)) fail(`unknown command "${command}"\n${USAGE}`, 2);
   const url = process.env.DATABASE_URL;
   if (!url) fail('DATABASE_URL is not set (e.g. postgres://user:pass@127.0.0.1:5432/timed)', 2);
   const dir = process.env.TIMED_MIGRATIONS_DIR || undefined;
@@ -46,12 +73,23 @@ async function main(argv: string[]): Promise<void> {
       if (states.some((s) => s.state === 'changed' || s.state === 'missing')) process.exitCode = 1;
       return;
     }
-    default:
-      fail(`unknown command "${command}"\n${USAGE}`, 2);
+    case 'monitor':
+      return runMonitor(url, parseFlags(sub === undefined ? rest : [sub, ...rest]));
+    case 'restore':
+      return runRestore(url, parseFlags(sub === undefined ? rest : [sub, ...rest]));
+    case 'rollback':
+      if (sub !== 'trades') fail('usage: timed-db rollback trades --yes', 2);
+      return runAction(url, 'rollback', parseFlags(rest));
+    case 'legacy': {
+      if (sub === 'status') return printCounts(url);
+      const action = sub ? LEGACY_ACTIONS[sub] : undefined;
+      if (!action) fail(`unknown legacy command "${sub ?? ''}"\n${USAGE}`, 2);
+      return runAction(url, action, parseFlags(rest));
+    }
   }
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof DbError) fail(err.message);
+  if (err instanceof DbError) fail(err.message, err.code === 'INVALID_ARGUMENT' ? 2 : 1);
   fail(err instanceof Error ? err.message : String(err));
 });

@@ -16,6 +16,8 @@ export interface PriceBarsTable {
   is_legacy: Generated<boolean | null>;
   data_source: Generated<string | null>;
   migrated_at: Generated<Date | null>;
+  /** Soft-delete mark (migration 0004); set rows are hidden from reads. */
+  deleted_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 /** Bookkeeping of the migrator: one row per applied file. */

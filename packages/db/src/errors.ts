@@ -6,7 +6,9 @@ export type DbErrorCode =
   | 'MIGRATION_MISSING'
   | 'MIGRATION_FAILED'
   | 'MIGRATIONS_NOT_FOUND'
-  | 'EMBEDDED_POSTGRES';
+  | 'EMBEDDED_POSTGRES'
+  | 'INVALID_ARGUMENT'
+  | 'RUNBOOK_FAILED';
 
 /** An error from @timed/db: a name, a machine code, context and an optional cause. */
 export class DbError extends Error {

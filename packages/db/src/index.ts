@@ -38,4 +38,22 @@ export {
   type ScreenerHeartbeat,
   screenerHeartbeats,
 } from './operations-queries.js';
+export {
+  archiveLegacy,
+  backupRows,
+  deleteLegacy,
+  inTransaction,
+  monitorSnapshot,
+  planFor,
+  purgeSoftDeleted,
+  type RunbookAction,
+  type RunbookPlan,
+  restoreBackup,
+  restoreSoftDeleted,
+  rollbackTrades,
+  type SourceCount,
+  softDeleteLegacy,
+  sourceCounts,
+  unarchiveLegacy,
+} from './runbook.js';
 export { createTestDatabase, startTestServer, type TestServer } from './test-database.js';

@@ -1,0 +1,175 @@
+import { join } from 'node:path';
+import { DbError } from './errors.js';
+import {
+  archiveLegacy,
+  deleteLegacy,
+  monitorSnapshot,
+  planFor,
+  purgeSoftDeleted,
+  type RunbookAction,
+  restoreBackup,
+  restoreSoftDeleted,
+  rollbackTrades,
+  softDeleteLegacy,
+  sourceCounts,
+  unarchiveLegacy,
+} from './runbook.js';
+
+/** Parsed flags of a runbook command. */
+export interface RunbookFlags {
+  yes: boolean;
+  olderThan?: string;
+  backupDir?: string;
+  interval?: string;
+  once: boolean;
+  positional: string[];
+}
+
+/** Parses `--yes`, `--older-than 7d`, `--backup-dir D`, `--interval S`, `--once`. */
+export function parseFlags(args: string[]): RunbookFlags {
+  const flags: RunbookFlags = { yes: false, once: false, positional: [] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new DbError('INVALID_ARGUMENT', `${a} needs a value`);
+      return v;
+    };
+    if (a === '--yes' || a === '-y') flags.yes = true;
+    else if (a === '--once') flags.once = true;
+    else if (a === '--older-than') flags.olderThan = value();
+    else if (a === '--backup-dir') flags.backupDir = value();
+    else if (a === '--interval') flags.interval = value();
+    else if (a.startsWith('--')) throw new DbError('INVALID_ARGUMENT', `unknown option ${a}`);
+    else flags.positional.push(a);
+  }
+  return flags;
+}
+
+/** `7d`, `12h`, `30m` or a bare number of days → days. */
+export function parseDays(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([dhm]?)$/.exec(text.trim());
+  if (!m)
+    throw new DbError(
+      'INVALID_ARGUMENT',
+      `--older-than must look like 7d, 12h or 30m, got "${text}"`,
+    );
+  const n = Number(m[1]);
+  return m[2] === 'h' ? n / 24 : m[2] === 'm' ? n / 1440 : n;
+}
+
+function stamp(): string {
+  return new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
+const out = (line = '') => process.stdout.write(`${line}\n`);
+
+/** Prints the seed's per-source counts as a table. */
+export async function printCounts(url: string): Promise<void> {
+  const rows = await sourceCounts(url);
+  out(
+    'data_source  is_legacy        bars        total_volume  first_bar                 last_bar                  soft_deleted',
+  );
+  for (const r of rows) {
+    out(
+      `${String(r.data_source).padEnd(12)} ${String(r.is_legacy).padEnd(9)} ${String(r.bar_count).padStart(11)} ${r.total_volume.padStart(19)}  ${(r.first_bar?.toISOString() ?? '-').padEnd(25)} ${(r.last_bar?.toISOString() ?? '-').padEnd(25)} ${r.deleted}`,
+    );
+  }
+  if (rows.length === 0) out('(no bars)');
+}
+
+/** Runs a destructive runbook action: prints the plan and counts, refuses without --yes. */
+export async function runAction(
+  url: string,
+  action: RunbookAction,
+  flags: RunbookFlags,
+): Promise<void> {
+  const days = action === 'purge' ? parseDays(flags.olderThan ?? '7d') : 7;
+  const plan = await planFor(url, action, days);
+  out(`plan: ${plan.description}: ${plan.rows} row(s)`);
+  if (!flags.yes) {
+    process.stderr.write('timed-db: nothing changed; add --yes to do it\n');
+    process.exitCode = 3;
+    return;
+  }
+  const backupDir =
+    flags.backupDir ?? process.env.TIMED_BACKUP_DIR ?? join(process.cwd(), 'backups');
+  switch (action) {
+    case 'soft-delete':
+      out(
+        `soft-deleted ${await softDeleteLegacy(url)} legacy bar(s); undo with: timed-db legacy restore --yes`,
+      );
+      break;
+    case 'restore':
+      out(`restored ${await restoreSoftDeleted(url)} soft-deleted legacy bar(s)`);
+      break;
+    case 'purge':
+      out(
+        `purged ${await purgeSoftDeleted(url, days)} bar(s) soft-deleted more than ${flags.olderThan ?? '7d'} ago`,
+      );
+      break;
+    case 'archive':
+      out(
+        `archived ${await archiveLegacy(url)} legacy bar(s) into price_bars_legacy; undo with: timed-db legacy unarchive --yes`,
+      );
+      break;
+    case 'unarchive': {
+      const r = await unarchiveLegacy(url);
+      out(
+        `unarchived ${r.restored} bar(s); ${r.kept} kept in price_bars_legacy (a current bar holds their minute)`,
+      );
+      break;
+    }
+    case 'delete': {
+      const file = join(backupDir, `price_bars_legacy_${stamp()}.csv`);
+      out(
+        `deleted ${await deleteLegacy(url, file)} legacy bar(s); backup: ${file} (restore with: timed-db restore ${file} --yes)`,
+      );
+      break;
+    }
+    case 'rollback': {
+      const file = join(backupDir, `price_bars_trades_${stamp()}.csv`);
+      out(`deleted ${await rollbackTrades(url, file)} trades bar(s); backup: ${file}`);
+      out(
+        'to collect mbp-1 bars again: set SCREENER_SCHEMA=mbp-1 and restart the screener (timed-screener run)',
+      );
+      break;
+    }
+  }
+}
+
+/** `restore FILE --yes`: loads a backup written by `legacy delete` or `rollback trades`. */
+export async function runRestore(url: string, flags: RunbookFlags): Promise<void> {
+  const file = flags.positional[0];
+  if (!file) throw new DbError('INVALID_ARGUMENT', 'restore needs the backup FILE');
+  out(`plan: insert the rows of ${file} (minutes already holding a bar are kept as they are)`);
+  if (!flags.yes) {
+    process.stderr.write('timed-db: nothing changed; add --yes to do it\n');
+    process.exitCode = 3;
+    return;
+  }
+  const r = await restoreBackup(url, file);
+  out(`restored ${r.restored} bar(s); ${r.skipped} skipped (their minute holds a bar)`);
+}
+
+/** The seed's Phase 6 monitor, every --interval seconds (default 300) until Ctrl-C. */
+export async function runMonitor(url: string, flags: RunbookFlags): Promise<void> {
+  const seconds = Number(flags.interval ?? 300);
+  if (!Number.isFinite(seconds) || seconds < 1)
+    throw new DbError(
+      'INVALID_ARGUMENT',
+      `--interval must be seconds >= 1, got "${flags.interval}"`,
+    );
+  for (;;) {
+    const s = await monitorSnapshot(url);
+    out(`\n[${new Date().toISOString().slice(11, 19)}] Migration Status:`);
+    out(`  New bars (last hour): ${s.new_bars}`);
+    out(`  Total volume:         ${BigInt(s.total_volume).toLocaleString('en-US')} shares`);
+    out(`  Latest bar:           ${s.latest_bar?.toISOString() ?? '-'}`);
+    if (flags.once) return;
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+  }
+}

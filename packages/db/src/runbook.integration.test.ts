@@ -1,0 +1,188 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { bar } from '../test/helpers.js';
+import { createDb, createTestDatabase, type Db, queryBars, upsertBars } from './index.js';
+
+const run = promisify(execFile);
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const adminUrl = inject('adminUrl');
+const backupDir = mkdtempSync(join(tmpdir(), 'timed-backups-'));
+let url: string;
+let db: Db;
+
+async function timedDb(...args: string[]) {
+  try {
+    const r = await run(process.execPath, [cli, ...args], {
+      env: { ...process.env, DATABASE_URL: url, TIMED_BACKUP_DIR: backupDir },
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+async function counts() {
+  const rows = await db
+    .selectFrom('price_bars')
+    .select((eb) => [
+      eb.fn.countAll<string>().as('all'),
+      eb.fn.count<string>('symbol').filterWhere('is_legacy', '=', true).as('legacy'),
+      eb.fn.count<string>('symbol').filterWhere('deleted_at', 'is not', null).as('deleted'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { all: Number(rows.all), legacy: Number(rows.legacy), deleted: Number(rows.deleted) };
+}
+
+beforeEach(async () => {
+  await db?.destroy();
+  url = await createTestDatabase(adminUrl);
+  db = createDb(url);
+  // 6 legacy mbp-1 bars (minutes 0-5) and 4 trades bars (minutes 4-7; 4 and 5 replaced legacy).
+  await upsertBars(
+    db,
+    Array.from({ length: 6 }, (_, i) =>
+      bar('WGRX', i, 1.2, { volume: 0, is_legacy: true, data_source: 'mbp-1' }),
+    ),
+  );
+  await upsertBars(
+    db,
+    Array.from({ length: 4 }, (_, i) => bar('WGRX', 4 + i, 1.3)),
+  );
+});
+afterAll(() => db?.destroy());
+
+describe('timed-db runbook', () => {
+  it('refuses a destructive command without --yes, after printing the plan with its count', async () => {
+    const r = await timedDb('legacy', 'soft-delete');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('plan: mark legacy bars deleted (hidden, restorable): 4 row(s)');
+    expect(r.stderr).toContain('add --yes');
+    expect(await counts()).toEqual({ all: 8, legacy: 4, deleted: 0 });
+  });
+
+  it('legacy status prints the counts per data_source and is_legacy', async () => {
+    const r = await timedDb('legacy', 'status');
+    expect(r.stdout).toMatch(/mbp-1\s+true\s+4\s+0/);
+    expect(r.stdout).toMatch(/trades\s+false\s+4\s+\d+/);
+  });
+
+  it('Option A: soft-delete hides legacy bars from queries, restore brings them back, purge removes old ones', async () => {
+    expect((await timedDb('legacy', 'soft-delete', '--yes')).stdout).toContain(
+      'soft-deleted 4 legacy bar(s)',
+    );
+    const hidden = await queryBars(db, { symbol: 'WGRX', includeLegacy: true, limit: 100 });
+    expect(hidden.bars.every((b) => !b.is_legacy)).toBe(true);
+    expect((await timedDb('legacy', 'restore', '--yes')).stdout).toContain('restored 4');
+    expect(
+      (await queryBars(db, { symbol: 'WGRX', includeLegacy: true, limit: 100 })).bars,
+    ).toHaveLength(8);
+    await timedDb('legacy', 'soft-delete', '--yes');
+    expect((await timedDb('legacy', 'purge', '--older-than', '7d', '--yes')).stdout).toContain(
+      'purged 0',
+    );
+    await db
+      .updateTable('price_bars')
+      .set({ deleted_at: new Date(Date.now() - 8 * 86_400_000) })
+      .where('deleted_at', 'is not', null)
+      .execute();
+    expect((await timedDb('legacy', 'purge', '--older-than', '7d', '--yes')).stdout).toContain(
+      'purged 4',
+    );
+    expect(await counts()).toEqual({ all: 4, legacy: 0, deleted: 0 });
+  });
+
+  it('Option B: archive moves legacy bars out in one step; unarchive puts them back, keeping newer bars', async () => {
+    expect((await timedDb('legacy', 'archive', '--yes')).stdout).toContain('archived 4');
+    expect(await counts()).toEqual({ all: 4, legacy: 0, deleted: 0 });
+    const archived = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM price_bars_legacy`.execute(db);
+    expect(archived.rows[0]?.n).toBe(4);
+    // A trades bar arrives for legacy minute 0 meanwhile: it must survive the unarchive.
+    await upsertBars(db, [bar('WGRX', 0, 9)]);
+    const r = await timedDb('legacy', 'unarchive', '--yes');
+    expect(r.stdout).toContain('unarchived 3 bar(s); 1 kept');
+    const rows = await queryBars(db, { symbol: 'WGRX', includeLegacy: true, limit: 100 });
+    expect(rows.bars[0]).toMatchObject({ open: '9', is_legacy: false });
+    expect(rows.bars.filter((b) => b.is_legacy)).toHaveLength(3);
+  });
+
+  it('Option C: delete writes a restorable backup first; restore loads it back', async () => {
+    const r = await timedDb('legacy', 'delete', '--yes');
+    const file = /backup: (\S+\.csv)/.exec(r.stdout)?.[1];
+    expect(file && existsSync(file)).toBe(true);
+    expect(readFileSync(file!, 'utf8').trim().split('\n')).toHaveLength(5);
+    expect(await counts()).toEqual({ all: 4, legacy: 0, deleted: 0 });
+    expect((await timedDb('restore', file!, '--yes')).stdout).toContain(
+      'restored 4 bar(s); 0 skipped',
+    );
+    expect(await counts()).toEqual({ all: 8, legacy: 4, deleted: 0 });
+  });
+
+  it('rollback trades deletes trades bars after a backup and says how to run mbp-1 again', async () => {
+    const r = await timedDb('rollback', 'trades', '--yes');
+    expect(r.stdout).toContain('deleted 4 trades bar(s)');
+    expect(r.stdout).toContain('SCREENER_SCHEMA=mbp-1');
+    expect(await counts()).toEqual({ all: 4, legacy: 4, deleted: 0 });
+  });
+
+  it('rejects bad arguments with one clear line', async () => {
+    const r = await timedDb('legacy', 'purge', '--older-than', 'a week', '--yes');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--older-than must look like 7d/);
+    expect((await timedDb('legacy', 'explode')).stderr).toMatch(/unknown legacy command "explode"/);
+  });
+
+  it('an archive killed mid-transaction leaves both tables as they were', async () => {
+    // Hold a lock on one legacy row so the archive blocks after copying, then kill it.
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query(
+      `SELECT * FROM price_bars WHERE is_legacy AND timestamp = to_timestamp(0) FOR UPDATE`,
+    );
+    const child: ChildProcess = spawn(process.execPath, [cli, 'legacy', 'archive', '--yes'], {
+      env: { ...process.env, DATABASE_URL: url },
+      stdio: 'ignore',
+    });
+    const watcher = new pg.Client({ connectionString: url });
+    await watcher.connect();
+    let blocked = false;
+    for (let i = 0; i < 400 && !blocked; i++) {
+      const w = await watcher.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'timed-db' AND wait_event_type = 'Lock' AND query LIKE 'DELETE%'`,
+      );
+      blocked = w.rows[0].n > 0;
+      if (blocked) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // The archive had copied the rows and was deleting them when it was killed.
+    expect(blocked).toBe(true);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    await holder.query('ROLLBACK');
+    await holder.end();
+    // The server notices the dead client and rolls its transaction back.
+    for (let i = 0; i < 100; i++) {
+      const w = await watcher.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'timed-db'`,
+      );
+      if (w.rows[0].n === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const legacyTable = await watcher.query(
+      `SELECT to_regclass('price_bars_legacy') IS NOT NULL AS ok`,
+    );
+    await watcher.end();
+    expect(legacyTable.rows[0].ok).toBe(false);
+    expect(await counts()).toEqual({ all: 8, legacy: 4, deleted: 0 });
+  });
+});
