@@ -1,0 +1,415 @@
+import { DurableObject } from 'cloudflare:workers';
+import { compareSemver, decideVersion, isPatchOnlyChange, parseSemver } from '@timed/schema';
+import { type AppEnv, type RawEnv, readEnv } from '../env.js';
+import { KEYS } from '../kv/keys.js';
+import { KvStore } from '../kv/kv-store.js';
+import { migrationMessage, purgeMessage, sendDiscordNotice } from '../notify/discord.js';
+import { CoordinatorStore } from './coordinator-store.js';
+import { type FlushState, flushIndex, initialFlushState, nextFlushAt } from './index-flusher.js';
+import { type MigrationRecord, type PurgeJob, progressOf, runPurgeSlice } from './purge-job.js';
+import type {
+  AdmitResult,
+  CoordinatorStatus,
+  GateState,
+  IngestNote,
+  MigrationSummary,
+  PurgeResult,
+} from './types.js';
+
+/** Extra wait, beyond the isolates' version-cache lifetime, before a migration's purge starts. */
+const PURGE_GRACE_MARGIN_MS = 500;
+/** Retry delay after an alarm invocation failed. */
+const ALARM_RETRY_MS = 5_000;
+
+interface PersistedState {
+  version: string | null;
+  job: PurgeJob | null;
+  epochSeq: number;
+  lastIngestMs: number | null;
+  staleRejected: number;
+  mismatch: CoordinatorStatus['mismatch'];
+  migrations: number;
+  lastMigration: MigrationSummary | null;
+  lastPurge: PurgeSummary | null;
+  flush: FlushState;
+}
+
+/** The last finished purge (manual or migration). */
+interface PurgeSummary {
+  epoch: number;
+  reason: PurgeJob['reason'];
+  completedAt: number;
+  deletedKeys: number;
+  deletedTickers: number;
+}
+
+const STATE_KEY = 'state';
+
+/**
+ * The single, strongly consistent authority for the data version S. Every decision that changes S
+ * (initialize, bump, migrate) and every purge goes through here, one call at a time; state changes
+ * happen synchronously before any outside I/O so concurrent calls never see a half-made decision.
+ * It also keeps the ticker index and the last-ingest time and writes their KV copies at most once
+ * per second (alarm), and runs long purges in alarm slices of at most 900 KV operations.
+ */
+export class VersionCoordinator extends DurableObject<RawEnv> {
+  private readonly store: CoordinatorStore;
+  private readonly config: AppEnv;
+  private s!: PersistedState;
+  private readonly deleting = new Map<string, Promise<void>>();
+  private sliceLock: Promise<unknown> = Promise.resolve();
+  private invocations = 0;
+
+  constructor(ctx: DurableObjectState, env: RawEnv) {
+    super(ctx, env);
+    this.config = readEnv(env);
+    this.store = new CoordinatorStore(ctx.storage.sql);
+    ctx.blockConcurrencyWhile(() => this.load());
+  }
+
+  /** Loads state; on first start adopts S and the index a pre-coordinator Worker left in KV. */
+  private async load(): Promise<void> {
+    const saved = this.store.getMeta<PersistedState>(STATE_KEY);
+    if (saved) {
+      this.s = saved;
+      return;
+    }
+    this.s = {
+      version: null,
+      job: null,
+      epochSeq: 0,
+      lastIngestMs: null,
+      staleRejected: 0,
+      mismatch: null,
+      migrations: 0,
+      lastMigration: null,
+      lastPurge: null,
+      flush: initialFlushState(),
+    };
+    const kv = new KvStore(this.config.kv, 'coordinator-bootstrap');
+    try {
+      const [version, index] = await Promise.all([
+        kv.getText(KEYS.dataVersion),
+        kv.getJson<unknown>(KEYS.tickers),
+      ]);
+      const v = version.value?.trim();
+      if (v && parseSemver(v)) this.s.version = v;
+      if (Array.isArray(index.value)) {
+        const now = Date.now();
+        for (const t of index.value) if (typeof t === 'string' && t) this.store.addTicker(t, now);
+      }
+    } catch (error) {
+      console.error(
+        JSON.stringify({
+          level: 'error',
+          msg: 'coordinator bootstrap read failed',
+          error: String(error),
+        }),
+      );
+    }
+    this.save();
+  }
+
+  private save(): void {
+    this.store.setMeta(STATE_KEY, this.s);
+  }
+
+  private gateState(): GateState {
+    return {
+      stored: this.s.version,
+      expected: this.config.expectedVersion,
+      purging: this.s.job !== null,
+    };
+  }
+
+  /** The current data version, expected version and whether a purge runs. */
+  async state(): Promise<GateState> {
+    return this.gateState();
+  }
+
+  /**
+   * Decides what to do with a payload of version `incoming` for `ticker` and makes any version
+   * change (initialize, bump, migrate) before answering. During a purge the ticker is marked as
+   * written so the purge leaves it alone, and in-flight deletes of its keys finish first.
+   */
+  async admit(incoming: string, ticker: string): Promise<AdmitResult> {
+    const now = Date.now();
+    const d = decideVersion({
+      stored: this.s.version,
+      expected: this.config.expectedVersion,
+      incoming,
+      purgeOnPatch: this.config.purgeOnPatch,
+    });
+    let migration: AdmitResult['migration'];
+    switch (d.action) {
+      case 'stale':
+        return { action: 'stale', state: this.gateState(), fresh: false };
+      case 'initialize':
+        this.setVersion(d.version);
+        break;
+      case 'bump':
+        this.setVersion(d.to);
+        break;
+      case 'migrate':
+        migration = this.startMigration(d.from, d.to, now);
+        break;
+      default:
+        break;
+    }
+    const fresh = this.s.job !== null && this.store.protect(ticker);
+    this.save();
+    await this.scheduleAlarm();
+    const inFlight = this.deleting.get(ticker);
+    if (inFlight) await inFlight.catch(() => undefined);
+    return {
+      action: d.action,
+      state: this.gateState(),
+      fresh,
+      ...(migration ? { migration } : {}),
+    };
+  }
+
+  /** Records a handled payload: index membership, last-ingest time, stale/mismatch counters. */
+  async recordIngest(note: IngestNote): Promise<GateState> {
+    if (note.kind === 'stale') {
+      this.s.staleRejected++;
+    } else {
+      const s = this.s.version;
+      const current =
+        s === null || compareSemver(note.version, s) >= 0 || isPatchOnlyChange(note.version, s);
+      // A late write of an older version (an isolate's cache had not expired yet) is not indexed.
+      if (current && this.store.addTicker(note.ticker, note.atMs)) this.s.flush.indexGen++;
+      this.s.lastIngestMs = Math.max(this.s.lastIngestMs ?? 0, note.atMs);
+      if (s !== null && note.version !== s) {
+        const m = this.s.mismatch;
+        this.s.mismatch = {
+          version: note.version,
+          ticker: note.ticker,
+          count: (m?.count ?? 0) + 1,
+          lastSeenMs: note.atMs,
+        };
+      }
+    }
+    this.save();
+    await this.scheduleAlarm();
+    return this.gateState();
+  }
+
+  /** Starts a manual purge of every per-ticker key and the index; runs its first slice now. */
+  async purgeAll(): Promise<PurgeResult> {
+    const now = Date.now();
+    const tickerCount = this.store.tickerCount();
+    this.store.clearTickers();
+    this.s.flush.indexGen++;
+    this.replaceJob({
+      reason: 'manual',
+      keepVersion: null,
+      runAfter: now,
+      tickerCount,
+      migrations: this.s.job?.migrations ?? [],
+    });
+    const epoch = this.s.job!.epoch;
+    await this.runSlice();
+    const job = this.s.job;
+    const finished = this.s.lastPurge?.epoch === epoch ? this.s.lastPurge : null;
+    return {
+      complete: finished !== null,
+      purged: finished ? finished.deletedTickers : (job?.deletedTickers ?? 0),
+      tickerCount,
+      version: this.s.version,
+    };
+  }
+
+  /** Everything /timed/health and /timed/version report. */
+  async status(): Promise<CoordinatorStatus> {
+    return {
+      stored: this.s.version,
+      expected: this.config.expectedVersion,
+      lastIngestMs: this.s.lastIngestMs,
+      tickers: this.store.tickerCount(),
+      purge: this.s.job ? progressOf(this.s.job) : null,
+      staleRejected: this.s.staleRejected,
+      mismatch: this.s.mismatch,
+      migrations: this.s.migrations,
+      lastMigration: this.s.lastMigration,
+    };
+  }
+
+  /** Flushes the index/version copies that are due and continues a running purge. */
+  override async alarm(): Promise<void> {
+    try {
+      const kv = new KvStore(this.config.kv, `alarm#${++this.invocations}`);
+      await flushIndex(this.flushSource(), kv);
+      await this.runSlice(kv);
+      await flushIndex(this.flushSource(), kv);
+      await this.scheduleAlarm();
+    } catch (error) {
+      console.error(
+        JSON.stringify({ level: 'error', msg: 'coordinator alarm failed', error: String(error) }),
+      );
+      await this.ctx.storage.setAlarm(Date.now() + ALARM_RETRY_MS);
+    }
+  }
+
+  private setVersion(version: string): void {
+    if (this.s.version !== null && compareSemver(version, this.s.version) < 0) {
+      throw new Error(
+        `refusing to move the data version back from ${this.s.version} to ${version}`,
+      );
+    }
+    if (this.s.version !== version) {
+      this.s.version = version;
+      this.s.flush.versionGen++;
+      this.s.mismatch = null;
+    }
+  }
+
+  private startMigration(from: string, to: string, now: number): AdmitResult['migration'] {
+    const tickerCount = this.store.tickerCount();
+    const record: MigrationRecord = {
+      from,
+      to,
+      archiveKey: KEYS.archive(from, now),
+      archive: {
+        version: from,
+        migratedAt: now,
+        tickerCount,
+        sampleTickers: this.store.tickers(10),
+      },
+      archived: false,
+      startedAt: now,
+    };
+    this.store.clearTickers();
+    this.s.flush.indexGen++;
+    this.setVersion(to);
+    this.replaceJob({
+      reason: 'migration',
+      keepVersion: to,
+      runAfter: now + this.config.versionCacheMs + PURGE_GRACE_MARGIN_MS,
+      tickerCount,
+      migrations: [...(this.s.job?.migrations ?? []), record],
+    });
+    return { from, to, archiveKey: record.archiveKey };
+  }
+
+  /** Starts a purge, restarting any running one (its archives and notices are carried over). */
+  private replaceJob(
+    init: Pick<PurgeJob, 'reason' | 'keepVersion' | 'runAfter' | 'tickerCount' | 'migrations'>,
+  ): void {
+    const previous = this.s.job;
+    // A manual purge deletes everything; a migration during one keeps deleting everything else.
+    const keepVersion = previous?.keepVersion === null ? null : init.keepVersion;
+    this.s.job = {
+      epoch: ++this.s.epochSeq,
+      reason: previous?.reason === 'manual' ? 'manual' : init.reason,
+      keepVersion: init.reason === 'manual' ? null : keepVersion,
+      startedAt: Date.now(),
+      runAfter: Math.max(init.runAfter, previous?.runAfter ?? 0),
+      phase: 0,
+      deletedKeys: 0,
+      deletedTickers: 0,
+      slices: 0,
+      tickerCount: init.tickerCount,
+      migrations: init.migrations,
+    };
+    this.store.clearProtected();
+    this.save();
+  }
+
+  /** Runs one purge slice (never two at once) and finishes the job when it is done. */
+  private runSlice(kv?: KvStore): Promise<void> {
+    const run = async () => {
+      const store = kv ?? new KvStore(this.config.kv, `purge#${++this.invocations}`);
+      const result = await runPurgeSlice(
+        {
+          current: () => this.s.job,
+          save: () => this.save(),
+          isProtected: (t) => this.store.isProtected(t),
+          archiveTtlSeconds: this.config.archiveTtlSeconds,
+          deleting: this.deleting,
+        },
+        store,
+        Date.now(),
+      );
+      if (result === 'done') await this.finishJob();
+      await this.scheduleAlarm();
+    };
+    const next = this.sliceLock.then(run, run);
+    this.sliceLock = next.catch(() => undefined);
+    return next;
+  }
+
+  private async finishJob(): Promise<void> {
+    const job = this.s.job;
+    if (!job) return;
+    const completedAt = Date.now();
+    this.s.job = null;
+    this.store.clearProtected();
+    this.s.lastPurge = {
+      epoch: job.epoch,
+      reason: job.reason,
+      completedAt,
+      deletedKeys: job.deletedKeys,
+      deletedTickers: job.deletedTickers,
+    };
+    for (const m of job.migrations) {
+      this.s.migrations++;
+      this.s.lastMigration = {
+        from: m.from,
+        to: m.to,
+        archiveKey: m.archiveKey,
+        startedAt: m.startedAt,
+        completedAt,
+        tickerCount: m.archive.tickerCount,
+        deletedKeys: job.deletedKeys,
+      };
+    }
+    this.save();
+    const url = this.config.discordWebhookUrl;
+    for (const m of job.migrations) {
+      await sendDiscordNotice(
+        url,
+        migrationMessage({
+          from: m.from,
+          to: m.to,
+          archiveKey: m.archiveKey,
+          tickerCount: m.archive.tickerCount,
+          deletedKeys: job.deletedKeys,
+          startedAt: m.startedAt,
+          completedAt,
+        }),
+      );
+    }
+    if (job.reason === 'manual') {
+      await sendDiscordNotice(
+        url,
+        purgeMessage({
+          version: this.s.version,
+          tickerCount: job.tickerCount,
+          deletedKeys: job.deletedKeys,
+          completedAt,
+        }),
+      );
+    }
+  }
+
+  private flushSource() {
+    return {
+      flush: this.s.flush,
+      version: this.s.version,
+      lastIngestMs: this.s.lastIngestMs,
+      tickers: () => this.store.tickers(),
+      save: () => this.save(),
+    };
+  }
+
+  /** Sets the alarm to the earliest pending flush or purge slice. */
+  private async scheduleAlarm(): Promise<void> {
+    const now = Date.now();
+    let at = nextFlushAt(this.flushSource()) ?? Number.POSITIVE_INFINITY;
+    if (this.s.job) at = Math.min(at, Math.max(now, this.s.job.runAfter));
+    if (!Number.isFinite(at)) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || at < current) await this.ctx.storage.setAlarm(Math.max(at, now));
+  }
+}

@@ -1,0 +1,65 @@
+import type {
+  AdmitResult,
+  CoordinatorStatus,
+  GateState,
+  IngestNote,
+  PurgeResult,
+} from '../coordinator/types.js';
+import type { VersionCoordinator } from '../coordinator/version-coordinator.js';
+import { HttpError } from '../http/errors.js';
+
+/** Name of the one coordinator instance. */
+export const COORDINATOR_NAME = 'timed-data-version';
+
+/** The Worker's side of the coordinator: typed RPC calls, failures as 503 HttpErrors. */
+export class CoordinatorClient {
+  private stubCache: DurableObjectStub<VersionCoordinator> | undefined;
+
+  constructor(private readonly ns: DurableObjectNamespace<VersionCoordinator>) {}
+
+  private get stub(): DurableObjectStub<VersionCoordinator> {
+    this.stubCache ??= this.ns.getByName(COORDINATOR_NAME);
+    return this.stubCache;
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (cause) {
+      throw new HttpError(
+        503,
+        'coordinator_unavailable',
+        `data version coordinator failed (${what})`,
+        undefined,
+        {
+          cause,
+        },
+      );
+    }
+  }
+
+  /** Decides (and applies) what a payload of `incoming` version for `ticker` means. */
+  admit(incoming: string, ticker: string): Promise<AdmitResult> {
+    return this.call('admit', async () => (await this.stub.admit(incoming, ticker)) as AdmitResult);
+  }
+
+  /** The current version state. */
+  state(): Promise<GateState> {
+    return this.call('state', async () => (await this.stub.state()) as GateState);
+  }
+
+  /** Reports a handled payload; answers with the current version state. */
+  recordIngest(note: IngestNote): Promise<GateState> {
+    return this.call('recordIngest', async () => (await this.stub.recordIngest(note)) as GateState);
+  }
+
+  /** Starts a manual purge. */
+  purgeAll(): Promise<PurgeResult> {
+    return this.call('purgeAll', async () => (await this.stub.purgeAll()) as PurgeResult);
+  }
+
+  /** What health and version report. */
+  status(): Promise<CoordinatorStatus> {
+    return this.call('status', async () => (await this.stub.status()) as CoordinatorStatus);
+  }
+}

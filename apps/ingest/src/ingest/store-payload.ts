@@ -1,0 +1,85 @@
+import { isPatchOnlyChange, type WebhookPayload } from '@timed/schema';
+import { KEYS, type ValueMeta } from '../kv/keys.js';
+import type { KvStore } from '../kv/kv-store.js';
+import { lastState, placeInTrail, readTrail, type TrailPoint, toTrailPoint } from './trail.js';
+
+/** What `timed:prevstate:{TICKER}` holds. */
+export interface PrevState {
+  state: string;
+  previous: string | null;
+  since: number;
+}
+
+/** A state change detected on this payload. */
+export interface Transition {
+  from: string | null;
+  to: string;
+}
+
+/** What storing one payload did. */
+export interface StoreOutcome {
+  /** The same alert was already stored: nothing written. */
+  duplicate: boolean;
+  /** Older than the newest stored point: only the trail was updated. */
+  late: boolean;
+  transition: Transition | null;
+}
+
+export interface StoreInput {
+  payload: WebhookPayload;
+  /** Data version the values are tagged with (the payload's script_version). */
+  version: string;
+  /** First write of this ticker since a purge began: ignore and replace its old values. */
+  fresh: boolean;
+  receivedAt: number;
+  trailLength: number;
+}
+
+/**
+ * Writes one alert: latest, trail, momentum (when present) and prevstate (when the state changed),
+ * each tagged with its data version. Reads only the trail (1 KV read) and writes at most 4 keys.
+ */
+export async function storePayload(kv: KvStore, input: StoreInput): Promise<StoreOutcome> {
+  const { payload, version, fresh, receivedAt } = input;
+  const ticker = payload.ticker;
+  const meta: ValueMeta = { v: version, ts: payload.ts };
+
+  let trail: TrailPoint[] = [];
+  if (!fresh) {
+    const stored = await kv.getJson<unknown>(KEYS.trail(ticker));
+    // A trail of another scoring model (different MAJOR.MINOR) is not continued.
+    if (stored.meta && isPatchOnlyChange(stored.meta.v, version)) trail = readTrail(stored.value);
+  }
+  const previous = lastState(trail);
+  const placed = placeInTrail(trail, toTrailPoint(payload, receivedAt), input.trailLength);
+  if (placed.kind === 'duplicate') return { duplicate: true, late: false, transition: null };
+  if (placed.kind === 'insert') {
+    await kv.put(KEYS.trail(ticker), JSON.stringify(placed.trail), { meta });
+    return { duplicate: false, late: true, transition: null };
+  }
+
+  const writes: Promise<void>[] = [
+    kv.put(KEYS.latest(ticker), JSON.stringify({ ...payload, ingestedAt: receivedAt }), { meta }),
+    kv.put(KEYS.trail(ticker), JSON.stringify(placed.trail), { meta }),
+  ];
+  if (payload.momentum) {
+    const value = { ticker, ts: payload.ts, ...payload.momentum };
+    writes.push(kv.put(KEYS.momentum(ticker), JSON.stringify(value), { meta }));
+  } else if (fresh) {
+    writes.push(kv.delete(KEYS.momentum(ticker)));
+  }
+  let transition: Transition | null = null;
+  if (payload.state !== undefined && payload.state !== previous) {
+    transition = { from: previous ?? null, to: payload.state };
+    const value: PrevState = {
+      state: payload.state,
+      previous: previous ?? null,
+      since: payload.ts,
+    };
+    writes.push(kv.put(KEYS.prevstate(ticker), JSON.stringify(value), { meta }));
+  } else if (fresh && payload.state === undefined) {
+    writes.push(kv.delete(KEYS.prevstate(ticker)));
+  }
+  await Promise.all(writes);
+  return { duplicate: false, late: false, transition };
+}

@@ -1,0 +1,75 @@
+import { describeIssues, MAX_WEBHOOK_BYTES, WebhookPayload } from '@timed/schema';
+import { requireApiKey } from '../http/auth.js';
+import { parseJsonBody, readBodyText } from '../http/body.js';
+import { HttpError, json } from '../http/errors.js';
+import { storePayload } from '../ingest/store-payload.js';
+import type { Router } from '../router.js';
+
+/** `POST /timed/ingest?key=KEY`: one TradingView alert. */
+export function registerIngest(router: Router): void {
+  router.on('POST', '/timed/ingest', async (c) => {
+    await requireApiKey(c.url, c.env.apiKey);
+    const body = parseJsonBody(await readBodyText(c.request, MAX_WEBHOOK_BYTES));
+    const parsed = WebhookPayload.safeParse(body);
+    if (!parsed.success) {
+      throw new HttpError(400, 'invalid_payload', describeIssues(parsed.error), {
+        fields: [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(body)'))],
+      });
+    }
+    const payload = parsed.data;
+    const version = payload.script_version;
+    const decision = await c.gate.decide(version, payload.ticker);
+    const receivedAt = Date.now();
+
+    if (decision.kind === 'stale') {
+      c.exec.waitUntil(
+        c.coordinator
+          .recordIngest({ kind: 'stale', ticker: payload.ticker, version, atMs: receivedAt })
+          .then((state) => c.gate.remember(state, receivedAt))
+          .catch(logBackgroundError),
+      );
+      throw new HttpError(
+        409,
+        'stale_version',
+        `stale version: payload script_version ${version} is older than the stored data version ${decision.stored}`,
+        { storedVersion: decision.stored, payloadVersion: version },
+      );
+    }
+
+    const outcome = await storePayload(c.kv, {
+      payload,
+      version,
+      fresh: decision.fresh,
+      receivedAt,
+      trailLength: c.env.trailLength,
+    });
+    // Index membership and last-ingest time are kept by the coordinator, off the response path.
+    const askedAt = Date.now();
+    c.exec.waitUntil(
+      c.coordinator
+        .recordIngest({ kind: 'stored', ticker: payload.ticker, version, atMs: receivedAt })
+        .then((state) => c.gate.remember(state, askedAt))
+        .catch(logBackgroundError),
+    );
+    return json(
+      {
+        ok: true,
+        ticker: payload.ticker,
+        version,
+        action: decision.action,
+        duplicate: outcome.duplicate,
+        late: outcome.late,
+        transition: outcome.transition,
+        ...(decision.migration ? { migration: decision.migration } : {}),
+      },
+      200,
+      { 'x-timed-kv-ops': `reads=${c.kv.reads}, writes=${c.kv.writes}, lists=${c.kv.lists}` },
+    );
+  });
+}
+
+function logBackgroundError(error: unknown): void {
+  console.error(
+    JSON.stringify({ level: 'error', msg: 'recording the ingest failed', error: String(error) }),
+  );
+}
