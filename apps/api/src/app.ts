@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyCors from '@fastify/cors';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { Db } from '@timed/db';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { validatorCompiler } from 'fastify-type-provider-zod';
+import { installErrorHandling } from './errors.js';
+import { openApiTransform } from './json-schema.js';
+import { registerBars } from './routes/bars.js';
+import { registerDashboard } from './routes/dashboard.js';
+import { registerHealth } from './routes/health.js';
+import { registerMigrationStatus } from './routes/migration-status.js';
+
+/** Collaborators and settings of the API. */
+export interface AppOptions {
+  db: Db;
+  /** A pino logger (request logs); default: none. */
+  logger?: FastifyBaseLogger;
+  /** Allowed origins: true (any), a list, or false (no CORS headers). Default true. */
+  corsOrigin?: true | string[] | false;
+  /** Per-IP request budget; false or max 0 turns it off. */
+  rateLimit?: { max: number; timeWindowMs: number } | false;
+  /** Folder of the built dashboard (default: `public/` beside the bundle, else `dist/public`). */
+  publicDir?: string;
+  trustProxy?: boolean;
+  /** Seconds a 503 asks clients to wait (default 5). */
+  retryAfterSeconds?: number;
+}
+
+/** Where the built dashboard lives relative to this module, in a bundle or in the sources. */
+export function defaultPublicDir(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return [join(here, 'public'), join(here, '../dist/public')].find((d) =>
+    existsSync(join(d, 'index.html')),
+  );
+}
+
+/** Builds the Fastify app (routes, docs, CORS, rate limit, errors); the caller listens and closes. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const retryAfterSeconds = options.retryAfterSeconds ?? 5;
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    trustProxy: options.trustProxy ?? false,
+    // Closing waits for in-flight requests, and drops idle keep-alive sockets right away.
+    forceCloseConnections: 'idle',
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  installErrorHandling(app, { retryAfterSeconds });
+
+  const corsOrigin = options.corsOrigin ?? true;
+  if (corsOrigin !== false) {
+    await app.register(fastifyCors, {
+      origin: corsOrigin,
+      methods: ['GET', 'HEAD', 'OPTIONS'],
+      exposedHeaders: ['x-next-cursor', 'retry-after'],
+    });
+  }
+  const limit = options.rateLimit;
+  if (limit && limit.max > 0) {
+    await app.register(fastifyRateLimit, {
+      global: true,
+      max: limit.max,
+      timeWindow: limit.timeWindowMs,
+      errorResponseBuilder: (_request, context) =>
+        Object.assign(
+          new Error(`rate limit of ${context.max} requests exceeded; retry in ${context.after}`),
+          { statusCode: 429 },
+        ),
+    });
+  }
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'timed API',
+        description: '1-minute bars built from Databento trades, and the MBP-1 -> TRADES migration',
+        version: '0.1.0',
+      },
+      tags: [{ name: 'bars' }, { name: 'operations' }],
+    },
+    transform: openApiTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  registerBars(app, { db: options.db });
+  registerHealth(app, { db: options.db, retryAfterSeconds });
+  registerMigrationStatus(app, { db: options.db });
+  await registerDashboard(app, { publicDir: options.publicDir ?? defaultPublicDir() });
+  return app;
+}

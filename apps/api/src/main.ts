@@ -1,0 +1,70 @@
+// Entry point: reads the environment, connects (or starts) Postgres, builds the app, listens, and
+// shuts down gracefully. Everything else lives in app.ts and the route files.
+import { createDb } from '@timed/db';
+import type { FastifyBaseLogger } from 'fastify';
+import { pino } from 'pino';
+import { buildApp } from './app.js';
+import { corsOrigins, type Env, loadEnv } from './env.js';
+import { startLocalDatabase } from './local-database.js';
+import { installGracefulShutdown } from './shutdown.js';
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  const log = pino({ level: env.LOG_LEVEL, name: 'timed-api' });
+  const local = env.DATABASE_URL
+    ? undefined
+    : await startLocalDatabase({
+        dataDir: env.EMBEDDED_PG_DIR,
+        port: env.EMBEDDED_PG_PORT,
+        log: (line) => log.info(line),
+      });
+  try {
+    await serve(env, log, local);
+  } catch (err) {
+    // Do not leave the embedded Postgres running behind a failed start.
+    await local?.stop().catch(() => {});
+    throw err;
+  }
+}
+
+async function serve(
+  env: Env,
+  log: FastifyBaseLogger,
+  local: { url: string; stop: () => Promise<void> } | undefined,
+): Promise<void> {
+  const db = createDb(env.DATABASE_URL ?? local!.url, {
+    max: env.DB_POOL_MAX,
+    applicationName: 'timed-api',
+  });
+  const app = await buildApp({
+    db,
+    logger: log,
+    corsOrigin: corsOrigins(env.CORS_ORIGIN),
+    rateLimit: { max: env.RATE_LIMIT_MAX, timeWindowMs: env.RATE_LIMIT_WINDOW_MS },
+    trustProxy: env.TRUST_PROXY,
+    retryAfterSeconds: env.RETRY_AFTER_SECONDS,
+  });
+  installGracefulShutdown({
+    log,
+    timeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    steps: [
+      { name: 'http', run: () => app.close() },
+      { name: 'db-pool', run: () => db.destroy() },
+      ...(local ? [{ name: 'embedded-postgres', run: local.stop }] : []),
+    ],
+  });
+  try {
+    await app.listen({ port: env.PORT, host: env.HOST });
+  } catch (err) {
+    await app.close();
+    await db.destroy();
+    throw err;
+  }
+}
+
+main().catch((err: unknown) => {
+  // Configuration and startup failures: one clear line, non-zero exit.
+  const e = err as Error & { code?: string };
+  process.stderr.write(`timed-api: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,97 @@
+import type { HourlyCoverage, MigrationFacts } from '@timed/db';
+import type { Criterion } from './schemas.js';
+
+/** The seed's "at least 1,000 new bars collected". */
+export const MIN_NEW_BARS = 1_000;
+
+function perHour(c: HourlyCoverage): number | null {
+  if (c.hours.length === 0) return null;
+  return c.hours.reduce((n, h) => n + h.bars, 0) / c.hours.length;
+}
+
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/**
+ * Evaluates the seed's success criteria from live facts, each with its value and pass/fail.
+ * Coverage compares bars per active UTC hour: new bars over the day ending at the newest new bar,
+ * legacy bars over the day ending at the newest legacy bar (legacy collection stopped at the
+ * switch, so "the last day" of each kind is the fair comparison).
+ */
+export function evaluateCriteria(f: MigrationFacts): Criterion[] {
+  const zeroVolume = f.new_bars - f.new_bars_with_volume;
+  const newRate = perHour(f.new_coverage);
+  const legacyRate = perHour(f.legacy_coverage);
+  const alive = f.screeners.filter((s) => s.alive);
+  const hourAgo = f.now.getTime() - 3_600_000;
+  const erring = f.screeners.filter((s) => s.last_error_at && s.last_error_at.getTime() > hourAgo);
+  return [
+    {
+      id: 'new_bars_have_volume',
+      description: 'New bars have volume > 0',
+      value: f.new_bars === 0 ? null : round(f.new_bars_with_volume / f.new_bars, 4),
+      target: 'share of new bars with volume > 0 = 1',
+      pass: f.new_bars > 0 && zeroVolume === 0,
+      details: {
+        new_bars: f.new_bars,
+        with_volume: f.new_bars_with_volume,
+        zero_volume: zeroVolume,
+      },
+    },
+    {
+      id: 'min_new_bars',
+      description: `At least ${MIN_NEW_BARS.toLocaleString('en-US')} new bars collected`,
+      value: f.new_bars,
+      target: `>= ${MIN_NEW_BARS}`,
+      pass: f.new_bars >= MIN_NEW_BARS,
+      details: {},
+    },
+    {
+      id: 'coverage_per_hour',
+      description: 'New-bar coverage per hour matches or exceeds legacy (MBP-1) coverage',
+      value: newRate === null ? null : round(newRate),
+      target:
+        legacyRate === null
+          ? '> 0 new bars per hour (no legacy bars to compare)'
+          : `>= ${round(legacyRate)} bars per hour (legacy)`,
+      pass: newRate !== null && (legacyRate === null || newRate >= legacyRate),
+      details: {
+        new_bars_per_hour: newRate === null ? null : round(newRate),
+        legacy_bars_per_hour: legacyRate === null ? null : round(legacyRate),
+        new_hours: f.new_coverage.hours.length,
+        legacy_hours: f.legacy_coverage.hours.length,
+        new_window_end: f.new_coverage.newest_bar,
+        legacy_window_end: f.legacy_coverage.newest_bar,
+      },
+    },
+    {
+      id: 'one_screener_alive',
+      description: 'Exactly one screener process running',
+      value: alive.length,
+      target: '= 1',
+      pass: alive.length === 1,
+      details: {
+        alive: alive.map((s) => ({
+          instance_id: s.instance_id,
+          host: s.host,
+          pid: s.pid,
+          dataset: s.dataset,
+          schema: s.schema,
+        })),
+      },
+    },
+    {
+      id: 'no_screener_errors_last_hour',
+      description: 'No screener errors in the last hour',
+      value: erring.length,
+      target: '= 0 screeners reporting an error',
+      pass: erring.length === 0,
+      details: {
+        errors: erring.map((s) => ({
+          instance_id: s.instance_id,
+          last_error: s.last_error,
+          last_error_at: s.last_error_at,
+        })),
+      },
+    },
+  ];
+}
