@@ -37,7 +37,42 @@ export {
   readPriceNano,
   readTimestampMs,
 } from './fields.js';
+export {
+  type GatewaySessionLog,
+  type LocalGateway,
+  type LocalGatewayOptions,
+  startLocalGateway,
+} from './gateway/local-gateway.js';
+export {
+  fileSource,
+  type GatewayFeed,
+  type GatewayRequest,
+  type GatewaySource,
+  type ReceivedSubscription,
+  tradesSource,
+} from './gateway/sources.js';
+export {
+  type GeneratedInstrument,
+  generateTradesSession,
+  type TradesSession,
+  type TradesSessionOptions,
+} from './gateway/trades-generator.js';
 export { metadataToJson, recordToJson } from './json.js';
+export {
+  LiveClient,
+  type LiveClientOptions,
+  type LiveEvent,
+  type ResumeContext,
+} from './live/live-client.js';
+export {
+  type Clock,
+  cramResponse,
+  defaultGateway,
+  type LiveSubscription,
+  parseControlLine,
+  subscriptionLines,
+  systemClock,
+} from './live/protocol.js';
 export type { MappingInterval, Metadata, SymbolMappingEntry } from './metadata.js';
 export { RawDbnDecoder, type RecordCursor, type RecordVisitor } from './raw-decoder.js';
 export {

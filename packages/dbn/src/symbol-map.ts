@@ -70,6 +70,15 @@ export class SymbolMap {
     return undefined;
   }
 
+  /** Every known id with its latest symbol (live mappings win over metadata). */
+  entries(): Array<[number, string]> {
+    const out = new Map<number, string>();
+    for (const [id, list] of this.dated)
+      if (list.length > 0) out.set(id, list[list.length - 1]!.symbol);
+    for (const [id, s] of this.live) out.set(id, s);
+    return [...out];
+  }
+
   /** Forget live mappings (e.g. on a new live session, where ids may be reassigned). */
   clearLive(): void {
     this.live.clear();
