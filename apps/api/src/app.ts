@@ -54,7 +54,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const corsOrigin = options.corsOrigin ?? true;
   if (corsOrigin !== false) {
     await app.register(fastifyCors, {
-      origin: corsOrigin,
+      origin: corsOrigin === true ? '*' : corsOrigin,
       methods: ['GET', 'HEAD', 'OPTIONS'],
       exposedHeaders: ['x-next-cursor', 'retry-after'],
     });

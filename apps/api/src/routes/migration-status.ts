@@ -32,7 +32,11 @@ export function registerMigrationStatus(app: FastifyInstance, deps: { db: Db }):
         generated_at: facts.now,
         passed: criteria.every((c) => c.pass),
         criteria,
-        counts,
+        // Nullable numbers must be numbers for the serializer's anyOf; the rest is numeric text.
+        counts: counts.map((c) => ({
+          ...c,
+          total_volume: c.total_volume === null ? null : Number(c.total_volume),
+        })),
         last_day_by_hour: facts.last_day_by_hour,
       };
     },
