@@ -1,0 +1,2 @@
+// placeholder until the benchmark lands
+process.stdout.write('bench: not yet\n');

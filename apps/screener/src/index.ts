@@ -1,0 +1,40 @@
+export {
+  type AggregatorStats,
+  BarAggregator,
+  type BarAggregatorOptions,
+  type BarSource,
+} from './bar-aggregator.js';
+export { BarWriter, type BarWriterOptions, type BarWriterStats } from './bar-writer.js';
+export { EXIT, main, USAGE } from './cli.js';
+export { type DaemonConfig, type DaemonDeps, type DaemonResult, runDaemon } from './daemon.js';
+export { openDatabase, type OpenDatabase, repoRoot } from './database.js';
+export {
+  describeEnv,
+  type Env,
+  EnvSchema,
+  liveGateway,
+  loadEnv,
+  parseSymbols,
+  type SymbolSelection,
+} from './env.js';
+export {
+  ConfigError,
+  type LockHolder,
+  LockHeldError,
+  ScreenerError,
+  type ScreenerErrorCode,
+} from './errors.js';
+export {
+  feedFiniteSource,
+  type FiniteSourceOptions,
+  type SourceProgress,
+  type SourceSummary,
+} from './finite-source.js';
+export { MinuteSplitter, unitsToDecimal } from './fixed-point.js';
+export {
+  type InstanceCounters,
+  type InstanceInfo,
+  InstanceRegistry,
+  lastWrittenMinute,
+} from './instance-registry.js';
+export { lockName, WriterLock, type WriterLockOptions } from './writer-lock.js';

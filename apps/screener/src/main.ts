@@ -1,0 +1,10 @@
+import { main } from './cli.js';
+
+// Entry only wires: the CLI parses, runs and returns an exit code.
+const code = await main({
+  argv: process.argv.slice(2),
+  env: process.env,
+  stdout: process.stdout,
+  stderr: process.stderr,
+});
+process.exit(code);
