@@ -1,0 +1,105 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase } from '@timed/db';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+
+const mainJs = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
+const built = existsSync(mainJs);
+if (!built) {
+  console.warn(`[main test] SKIPPED: ${mainJs} is missing; run \`pnpm --filter @timed/api build\``);
+}
+
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+/** Starts `node dist/main.js` with `env` (DATABASE_URL only when given). */
+function start(env: Record<string, string>) {
+  const { DATABASE_URL: _inherited, ...base } = process.env;
+  const child = spawn(process.execPath, [mainJs], {
+    env: { ...base, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  const listening = new Promise<string>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+      if (m) {
+        clearInterval(timer);
+        resolve(m[1]!);
+      }
+    }, 50);
+    void exited.then((code) => {
+      clearInterval(timer);
+      reject(new Error(`exited with ${code} before listening: ${stderr}${stdout}`));
+    });
+  });
+  // A start that is meant to fail never listens; that rejection is expected, not unhandled.
+  listening.catch(() => {});
+  return { child, exited, listening, output: () => ({ stdout, stderr }) };
+}
+
+describe.skipIf(!built)('node dist/main.js', () => {
+  it('serves with DATABASE_URL, logs requests with pino, and exits 0 on SIGTERM', async () => {
+    const url = await createTestDatabase(inject('adminUrl'));
+    const api = start({ DATABASE_URL: url });
+    const base = await api.listening;
+    const health = await fetch(`${base}/health`);
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as { database: { reachable: boolean } }).database.reachable).toBe(
+      true,
+    );
+    expect((await fetch(`${base}/bars/AAPL`)).status).toBe(200);
+    api.child.kill('SIGTERM');
+    expect(await api.exited).toBe(0);
+    const lines = api
+      .output()
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; req?: { url: string } });
+    expect(lines.some((l) => l.msg === 'incoming request' && l.req?.url === '/bars/AAPL')).toBe(
+      true,
+    );
+    expect(lines.at(-1)!.msg).toBe('stopped');
+  });
+
+  it('refuses to start on a bad environment, naming the variable', async () => {
+    const api = start({ DATABASE_URL: 'mysql://nope', PORT: 'eighty' });
+    expect(await api.exited).toBe(1);
+    expect(api.output().stderr).toMatch(/DATABASE_URL: must be a postgres:\/\/ URL/);
+    expect(api.output().stderr).toMatch(/PORT/);
+  });
+
+  it('starts an embedded Postgres when DATABASE_URL is unset, and stops it on SIGTERM', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'timed-api-main-'));
+    try {
+      const api = start({ EMBEDDED_PG_DIR: dir });
+      const base = await api.listening;
+      const health = await fetch(`${base}/health`);
+      expect(health.status).toBe(200);
+      expect(existsSync(join(dir, 'postmaster.pid'))).toBe(true);
+      api.child.kill('SIGTERM');
+      expect(await api.exited).toBe(0);
+      expect(existsSync(join(dir, 'postmaster.pid'))).toBe(false);
+      expect(existsSync(join(dir, 'PG_VERSION'))).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
