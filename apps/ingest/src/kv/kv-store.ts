@@ -80,10 +80,10 @@ export class KvStore {
   private count(kind: KvOpRecord['kind'], key: string): void {
     const budget = this.options.budget;
     if (budget !== undefined && this.ops >= budget) throw new KvBudgetError(this.scope, budget);
+    observer?.({ kind, key, atMs: Date.now(), scope: this.scope });
     if (kind === 'get') this.reads++;
     else if (kind === 'list') this.lists++;
     else this.writes++;
-    observer?.({ kind, key, atMs: Date.now(), scope: this.scope });
   }
 
   /** Reads a JSON value with its metadata; null value when absent. */

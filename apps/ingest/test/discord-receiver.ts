@@ -1,0 +1,66 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request the receiver got. */
+export interface ReceivedNotice {
+  path: string;
+  contentType: string | undefined;
+  body: unknown;
+  answeredStatus: number;
+  atMs: number;
+}
+
+/**
+ * A local stand-in for Discord's webhook endpoint on 127.0.0.1: records what it receives and
+ * answers 204 like Discord (or a chosen error status after POST /control {"failNext": n}).
+ * GET /received lists the requests, DELETE /received forgets them.
+ */
+export async function startDiscordReceiver(): Promise<{ url: string; close(): Promise<void> }> {
+  const received: ReceivedNotice[] = [];
+  let failNext = 0;
+  let failStatus = 500;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const path = req.url ?? '/';
+      const reply = (status: number, body?: unknown) => {
+        res.writeHead(status, body === undefined ? {} : { 'content-type': 'application/json' });
+        res.end(body === undefined ? undefined : JSON.stringify(body));
+      };
+      if (path === '/received' && req.method === 'GET') return reply(200, received);
+      if (path === '/received' && req.method === 'DELETE') {
+        received.length = 0;
+        failNext = 0;
+        return reply(204);
+      }
+      if (path === '/control' && req.method === 'POST') {
+        const c = JSON.parse(text || '{}') as { failNext?: number; status?: number };
+        failNext = c.failNext ?? 0;
+        failStatus = c.status ?? 500;
+        return reply(204);
+      }
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {}
+      const status = failNext > 0 ? failStatus : 204;
+      if (failNext > 0) failNext--;
+      received.push({
+        path,
+        contentType: req.headers['content-type'],
+        body,
+        answeredStatus: status,
+        atMs: Date.now(),
+      });
+      return reply(status, status === 204 ? undefined : { message: 'receiver told to fail' });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
