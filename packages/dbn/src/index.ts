@@ -57,6 +57,11 @@ export {
   type TradesSession,
   type TradesSessionOptions,
 } from './gateway/trades-generator.js';
+export {
+  type GetRangeParams,
+  HistoricalClient,
+  type HistoricalClientOptions,
+} from './historical.js';
 export { metadataToJson, recordToJson } from './json.js';
 export {
   LiveClient,
