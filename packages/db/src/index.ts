@@ -1,3 +1,5 @@
+/** kysely's raw SQL tag, for consumers that run raw statements on a Db (benchmarks, tools). */
+export { sql } from 'kysely';
 export { type QueryBarsAtIntervalOptions, queryBarsAtInterval } from './bars-aggregate.js';
 export {
   decodeBarsCursor,
