@@ -1,0 +1,151 @@
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  cramResponse,
+  DbnDecoder,
+  type DbnRecord,
+  decodeFile,
+  fileSource,
+  LiveClient,
+  type LocalGateway,
+  startLocalGateway,
+} from '../index.js';
+import { dbnDir, haveFixtures } from '../testing/fixtures.js';
+
+const KEY = 'db-gatewaytestkey0123456789ABCDE';
+let gateway: LocalGateway | undefined;
+let client: LiveClient | undefined;
+afterEach(async () => {
+  await client?.close();
+  await gateway?.close();
+  client = undefined;
+  gateway = undefined;
+});
+
+async function collect(c: LiveClient, n: number): Promise<DbnRecord[]> {
+  const out: DbnRecord[] = [];
+  for await (const r of c) {
+    out.push(r);
+    if (out.length >= n) break;
+  }
+  return out;
+}
+
+describe.skipIf(!haveFixtures)('local gateway', () => {
+  for (const version of [1, 2, 3] as const) {
+    it(`streams a DBN file as a v${version} live session with ts_out`, async () => {
+      const file = `${dbnDir}/test_data.trades.v3.dbn.zst`;
+      gateway = await startLocalGateway({
+        apiKey: KEY,
+        dataset: 'GLBX.MDP3',
+        version,
+        source: fileSource(file),
+      });
+      client = new LiveClient({
+        apiKey: KEY,
+        dataset: 'GLBX.MDP3',
+        gateway: gateway.address,
+        tsOut: true,
+        subscriptions: [{ schema: 'trades', symbols: ['ESH1'] }],
+      });
+      const recs = await collect(client, 4);
+      expect(recs.map((r) => r.kind)).toEqual([
+        'SymbolMappingMsg',
+        'SystemMsg',
+        'TradeMsg',
+        'TradeMsg',
+      ]);
+      const want = (await decodeFile(file)).records;
+      for (const [i, r] of recs.slice(2).entries()) {
+        expect({ ...r, ts_out: undefined, length: 0 }).toEqual({
+          ...want[i],
+          ts_out: undefined,
+          length: 0,
+        });
+        expect(typeof r.ts_out).toBe('bigint');
+      }
+      expect(client.metadata).toMatchObject({ version, ts_out: true });
+      expect(client.symbols.get(5482)).toBe('ESH1');
+    });
+  }
+
+  it('reports unresolved symbols with a non-fatal ErrorMsg and keeps streaming', async () => {
+    gateway = await startLocalGateway({
+      apiKey: KEY,
+      dataset: 'GLBX.MDP3',
+      source: fileSource(`${dbnDir}/test_data.trades.dbn`),
+    });
+    client = new LiveClient({
+      apiKey: KEY,
+      dataset: 'GLBX.MDP3',
+      gateway: gateway.address,
+      subscriptions: [{ schema: 'trades', symbols: ['ESH1', 'NOPE'] }],
+    });
+    const recs = await collect(client, 5);
+    expect(recs[1]).toMatchObject({
+      kind: 'ErrorMsg',
+      err: 'Failed to resolve symbol: NOPE',
+      code: 4,
+    });
+    expect(recs.filter((r) => r.kind === 'TradeMsg')).toHaveLength(2);
+  });
+
+  it('speaks the wire protocol: greeting, challenge, auth line, DBN after start_session', async () => {
+    gateway = await startLocalGateway({
+      apiKey: KEY,
+      dataset: 'GLBX.MDP3',
+      source: fileSource(`${dbnDir}/test_data.trades.dbn`),
+    });
+    const sock = connect(gateway.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    sock.on('data', (d: Buffer) => chunks.push(d));
+    const text = async (lines: number) => {
+      while (Buffer.concat(chunks).toString('latin1').split('\n').length <= lines) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return Buffer.concat(chunks).toString('latin1').split('\n');
+    };
+    const [greeting, cram] = await text(2);
+    expect(greeting).toMatch(/^lsg_version=/);
+    expect(cram).toMatch(/^cram=/);
+    sock.write(
+      `auth=${cramResponse(cram!.slice(5), KEY)}|dataset=GLBX.MDP3|encoding=dbn|compression=none|ts_out=0|client=test\n`,
+    );
+    const lines = await text(3);
+    expect(lines[2]).toBe('success=1|session_id=1');
+    sock.write('schema=trades|stype_in=raw_symbol|symbols=ESH1|id=7|is_last=1\nstart_session\n');
+    const head = Buffer.byteLength(`${lines.slice(0, 3).join('\n')}\n`, 'latin1');
+    const dec = new DbnDecoder();
+    const recs: DbnRecord[] = [];
+    let fed = head;
+    while (recs.length < 4) {
+      await new Promise((r) => setTimeout(r, 5));
+      const all = Buffer.concat(chunks);
+      recs.push(...dec.push(all.subarray(fed)));
+      fed = all.length;
+    }
+    expect(recs[1]).toMatchObject({
+      kind: 'SystemMsg',
+      msg: 'Subscription request 7 for trades data succeeded',
+    });
+    sock.destroy();
+  });
+
+  it('rejects a bad key and a wrong dataset with success=0', async () => {
+    gateway = await startLocalGateway({ apiKey: KEY, source: () => ({ records: [] }) });
+    for (const [key, dataset] of [
+      ['db-wrongkey0123456789ABCDEFGHIJK', 'EQUS.MINI'],
+      [KEY, 'XNAS.ITCH'],
+    ] as const) {
+      const c = new LiveClient({
+        apiKey: key,
+        dataset,
+        gateway: gateway.address,
+        subscriptions: [{ schema: 'trades', symbols: ['A'] }],
+      });
+      await expect(c.start()).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+      await c.close();
+    }
+    expect(gateway.sessions.map((s) => s.authenticated)).toEqual([false, false]);
+  });
+});
