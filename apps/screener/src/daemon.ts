@@ -35,6 +35,8 @@ export interface DaemonConfig {
   replayMarginMs?: number;
   /** Oldest resume point still inside the gateway's replay window (default 23 h 50 min). */
   maxReplayAgeMs?: number;
+  /** Epoch minute to replay from when no recent bars are stored (default: the current minute). */
+  coldStartMinute?: number;
   /** Interval of the stats log line (default 60 s). */
   statsLogMs?: number;
   /** Writer tuning (bounded buffer while Postgres is down). */
@@ -133,7 +135,7 @@ export async function runDaemon(config: DaemonConfig, deps: DaemonDeps): Promise
       symbols: symbolsList,
       since: new Date(Date.now() - (config.maxReplayAgeMs ?? 23 * 3_600_000 + 50 * 60_000)),
     });
-    const coldMinute = Math.floor(Date.now() / MINUTE_MS);
+    const coldMinute = config.coldStartMinute ?? Math.floor(Date.now() / MINUTE_MS);
     const firstMinute = last ?? coldMinute;
     log.info(
       {

@@ -1,0 +1,182 @@
+import { createTestDatabase, type Db } from '@timed/db';
+import { type LocalGateway, tradesSource } from '@timed/dbn';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type DaemonConfig, type DaemonResult, LockHeldError, runDaemon } from '../src/index.js';
+import {
+  barsSettle,
+  expectedBars,
+  gateway,
+  openDb,
+  recentSession,
+  storedBars,
+  TEST_API_KEY,
+  testLogger,
+  waitFor,
+} from './harness.js';
+
+let url: string;
+let db: Db;
+
+beforeAll(async () => {
+  url = await createTestDatabase(inject('adminUrl'), { prefix: 'screener_daemon' });
+  db = openDb(url);
+});
+afterAll(async () => {
+  await db.destroy();
+});
+
+interface Running {
+  stop: () => void;
+  done: Promise<DaemonResult>;
+}
+
+function startDaemon(gw: LocalGateway, config: Partial<DaemonConfig> = {}): Running {
+  const abort = new AbortController();
+  const done = runDaemon(
+    {
+      dataset: 'EQUS.MINI',
+      schema: 'trades',
+      symbols: { all: true },
+      apiKey: TEST_API_KEY,
+      gateway: gw.address,
+      heartbeatIntervalS: 1,
+      heartbeatTimeoutMs: 3_000,
+      reconnectBaseMs: 50,
+      reconnectMaxMs: 200,
+      heartbeatRowMs: 200,
+      ...config,
+    },
+    { db, dbUrl: url, logger: testLogger, signal: abort.signal },
+  );
+  return { stop: () => abort.abort(), done };
+}
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+  await db.deleteFrom('price_bars').execute();
+  await db.deleteFrom('screener_instances').execute();
+});
+
+async function withGateway(
+  seed: number,
+  options: Parameters<typeof gateway>[1] = {},
+  sessionOptions: Partial<Parameters<typeof recentSession>[0]> = {},
+) {
+  const s = recentSession({ seed, minutes: 5, minutesAgo: 30, ...sessionOptions });
+  const gw = await gateway(tradesSource(s.session), { heartbeatMs: 300, ...options });
+  cleanups.push(() => gw.close());
+  return { ...s, gw };
+}
+
+describe('timed-screener run (in process, local gateway, embedded Postgres)', () => {
+  it('writes the bars of a generated session, equal to an independent rebuild', async () => {
+    const { session, records, startMinute, gw } = await withGateway(1);
+    const d = startDaemon(gw, { coldStartMinute: startMinute });
+    cleanups.push(() => (d.stop(), d.done));
+    const expected = expectedBars(session, records);
+    expect(expected.length).toBeGreaterThan(100);
+    expect(await barsSettle(db, expected)).toEqual(expected);
+    // The heartbeat row says who writes and how much.
+    const row = await db.selectFrom('screener_instances').selectAll().executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ dataset: 'EQUS.MINI', schema: 'trades', pid: process.pid });
+    expect(row.stopped_at).toBeNull();
+    await waitFor('heartbeat counters', async () => {
+      const r = await db.selectFrom('screener_instances').selectAll().executeTakeFirstOrThrow();
+      return Number(r.bars_written) >= expected.length && Number(r.trades_seen) > 0;
+    });
+    d.stop();
+    expect((await d.done).exitCode).toBe(0);
+    const after = await db.selectFrom('screener_instances').selectAll().executeTakeFirstOrThrow();
+    expect(after.stopped_at).not.toBeNull();
+  });
+
+  it('a disconnect mid-minute replays from the open minute: no gap, nothing counted twice', async () => {
+    const { session, records, startMinute, gw } = await withGateway(2, { rate: 2_000 });
+    const d = startDaemon(gw, { coldStartMinute: startMinute });
+    cleanups.push(() => (d.stop(), d.done));
+    await waitFor('some records streamed', () => (gw.sessions[0]?.recordsSent ?? 0) > 1_500);
+    gw.dropConnections({ midRecord: true });
+    await waitFor('a second session', () => gw.sessions.length >= 2 && gw.sessions[1]!.started);
+    await waitFor('more records streamed', () => (gw.sessions[1]?.recordsSent ?? 0) > 1_500);
+    gw.dropConnections();
+    const expected = expectedBars(session, records);
+    expect(await barsSettle(db, expected)).toEqual(expected);
+    // Each reconnect asked for a replay from a whole minute (minus the 30 s margin).
+    const starts = gw.sessions.map((s) => /start=(\d+)/.exec(s.subscriptionLines[0]!)?.[1]);
+    expect(starts.length).toBeGreaterThanOrEqual(3);
+    for (const st of starts) expect((BigInt(st!) + 30_000_000_000n) % 60_000_000_000n).toBe(0n);
+  });
+
+  it('a stalled gateway is dropped after the heartbeat timeout and the replay fills the minute', async () => {
+    const { session, records, startMinute, gw } = await withGateway(3, { rate: 2_000 });
+    const d = startDaemon(gw, { coldStartMinute: startMinute, heartbeatTimeoutMs: 1_500 });
+    cleanups.push(() => (d.stop(), d.done));
+    await waitFor('some records streamed', () => (gw.sessions[0]?.recordsSent ?? 0) > 2_000);
+    gw.stall(10_000);
+    await waitFor('a reconnect after the timeout', () => gw.sessions.length >= 2, 10_000);
+    const expected = expectedBars(session, records);
+    expect(await barsSettle(db, expected)).toEqual(expected);
+  });
+
+  it('a gateway error closing the session is followed by a resumed session', async () => {
+    const { session, records, startMinute, gw } = await withGateway(4, { rate: 2_000 });
+    const d = startDaemon(gw, { coldStartMinute: startMinute });
+    cleanups.push(() => (d.stop(), d.done));
+    await waitFor('some records streamed', () => (gw.sessions[0]?.recordsSent ?? 0) > 1_000);
+    gw.sendError('Internal error', { code: 6 });
+    const expected = expectedBars(session, records);
+    expect(await barsSettle(db, expected)).toEqual(expected);
+    expect(gw.sessions.length).toBeGreaterThanOrEqual(2);
+    await waitFor('the error counted in the heartbeat row', async () => {
+      const r = await db.selectFrom('screener_instances').selectAll().executeTakeFirstOrThrow();
+      return Number(r.errors) >= 1 && (r.last_error ?? '').includes('Internal error');
+    });
+  });
+
+  it('refuses a second writer for the same dataset and schema, naming the holder', async () => {
+    const { startMinute, gw } = await withGateway(5);
+    const first = startDaemon(gw, { coldStartMinute: startMinute });
+    cleanups.push(() => (first.stop(), first.done));
+    await waitFor('the first daemon registered', async () => {
+      const rows = await db.selectFrom('screener_instances').selectAll().execute();
+      return rows.length === 1;
+    });
+    const second = startDaemon(gw, { coldStartMinute: startMinute });
+    const err = await second.done.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockHeldError);
+    const held = err as LockHeldError;
+    expect(held.holder).toMatchObject({ pid: process.pid });
+    expect(held.message).toMatch(/another screener is already writing EQUS\.MINI trades bars: host \S+, pid \d+, since \d{4}-/);
+    // A different schema is a different lock.
+    const mbp = startDaemon(gw, { coldStartMinute: startMinute, schema: 'mbp-1' });
+    await waitFor('the mbp-1 daemon registered', async () => {
+      const rows = await db.selectFrom('screener_instances').selectAll().execute();
+      return rows.some((r) => r.schema === 'mbp-1');
+    });
+    mbp.stop();
+    expect((await mbp.done).exitCode).toBe(0);
+  });
+
+  it('restarting after a stop resumes from the last written minute and rebuilds it', async () => {
+    const { session, records, startMinute, gw } = await withGateway(6, { rate: 1_500 });
+    const d1 = startDaemon(gw, { coldStartMinute: startMinute });
+    await waitFor('two minutes written', async () => {
+      const n = await db.selectFrom('price_bars').select('timestamp').distinct().execute();
+      return n.length >= 2;
+    });
+    d1.stop();
+    expect((await d1.done).exitCode).toBe(0);
+    // Everything written so far is complete: equal to the rebuild of the same minutes.
+    const expectedAll = expectedBars(session, records);
+    const partial = await storedBars(db);
+    const minutes = new Set(partial.map((b) => b.minute));
+    expect(partial).toEqual(expectedAll.filter((b) => minutes.has(b.minute)));
+    const d2 = startDaemon(gw, { coldStartMinute: startMinute });
+    cleanups.push(() => (d2.stop(), d2.done));
+    expect(await barsSettle(db, expectedAll)).toEqual(expectedAll);
+    const lastStart = /start=(\d+)/.exec(gw.sessions.at(-1)!.subscriptionLines[0]!)![1]!;
+    const lastWritten = [...minutes].sort().at(-1)!;
+    expect(Number(BigInt(lastStart) / 1_000_000n) + 30_000).toBe(Date.parse(lastWritten));
+  });
+});
