@@ -27,7 +27,7 @@ const BAD_FIELDS: [string, unknown[]][] = [
   ['script_version', ['2.1', 'v2.1.0', '2.1.0.0', '', 2.1, null, '02.1.0', 'latest', '2.1.x', []]],
   ['ticker', ['', ' ', 'AA PL', 'ÄPFEL', 'A'.repeat(40), 123, null, '$$$', '-AAPL', {}]],
   ['ts', ['yesterday', -1, 0, 1e20, '1999-01-01T00:00:00Z', true, null, {}, '', 'NaN']],
-  ['price', [-1, 0, 'abc', null, [], 1e400]],
+  ['price', [-1, 0, 'abc', null, [], '1e3']],
   ['score', [5000, -5000, 'high', {}]],
   ['htf_score', ['x', true, 1001]],
   ['ltf_score', [null, '1', -1001]],
