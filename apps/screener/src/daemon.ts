@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { BarAggregator, type BarSource } from './bar-aggregator.js';
 import { BarWriter, type BarWriterOptions } from './bar-writer.js';
 import type { SymbolSelection } from './env.js';
-import { LockHeldError, ScreenerError } from './errors.js';
+import type { LockHeldError, ScreenerError } from './errors.js';
 import { type InstanceCounters, InstanceRegistry, lastWrittenMinute } from './instance-registry.js';
 import { createLiveSource, type LiveSourceOptions } from './live-source.js';
 import { WriterLock } from './writer-lock.js';
@@ -112,15 +112,22 @@ export async function runDaemon(config: DaemonConfig, deps: DaemonDeps): Promise
   });
   let aggregator: BarAggregator | undefined;
   const counters = (): InstanceCounters => {
-    const gw = lastGatewayError;
-    const wr = writer.stats;
-    const useGw = gw && (!wr.lastErrorAt || gw.at > wr.lastErrorAt);
+    // The most recent of: a write failure, a gateway error, a lost lock connection.
+    const candidates: Array<{ text: string; at: Date }> = [];
+    if (writer.stats.lastError && writer.stats.lastErrorAt) {
+      candidates.push({ text: writer.stats.lastError, at: writer.stats.lastErrorAt });
+    }
+    if (lastGatewayError) candidates.push(lastGatewayError);
+    if (lock.lastLossAt) {
+      candidates.push({ text: 'lost the single-writer lock connection', at: lock.lastLossAt });
+    }
+    candidates.sort((a, b) => b.at.getTime() - a.at.getTime());
     return {
       tradesSeen: aggregator?.stats.aggregated ?? 0,
-      barsWritten: wr.barsWritten,
-      errors: wr.failures + gatewayErrors,
-      lastError: useGw ? gw.text : wr.lastError,
-      lastErrorAt: useGw ? gw.at : wr.lastErrorAt,
+      barsWritten: writer.stats.barsWritten,
+      errors: writer.stats.failures + gatewayErrors + lock.losses,
+      lastError: candidates[0]?.text,
+      lastErrorAt: candidates[0]?.at,
     };
   };
   const timers: NodeJS.Timeout[] = [];
@@ -140,7 +147,10 @@ export async function runDaemon(config: DaemonConfig, deps: DaemonDeps): Promise
     log.info(
       {
         resumeFrom: new Date(firstMinute * MINUTE_MS).toISOString(),
-        reason: last === undefined ? 'no recent bars: start of the current minute' : 'last written minute',
+        reason:
+          last === undefined
+            ? 'no recent bars: start of the current minute'
+            : 'last written minute',
       },
       'replaying from the oldest minute not known complete',
     );
@@ -155,7 +165,9 @@ export async function runDaemon(config: DaemonConfig, deps: DaemonDeps): Promise
           {
             lagMs: a.streamClockMs > 0 ? Date.now() - a.streamClockMs : undefined,
             openMinute:
-              a.openMinute === undefined ? undefined : new Date(a.openMinute * MINUTE_MS).toISOString(),
+              a.openMinute === undefined
+                ? undefined
+                : new Date(a.openMinute * MINUTE_MS).toISOString(),
             records: a.stats.records,
             aggregated: a.stats.aggregated,
             barsWritten: writer.stats.barsWritten,
@@ -185,7 +197,10 @@ export async function runDaemon(config: DaemonConfig, deps: DaemonDeps): Promise
     if (!flushed) {
       log.error({ unflushed }, 'could not write every closed bar before exiting');
     } else {
-      log.info({ barsWritten: writer.stats.barsWritten }, 'closed bars written; open minute left to replay');
+      log.info(
+        { barsWritten: writer.stats.barsWritten },
+        'closed bars written; open minute left to replay',
+      );
     }
     let exitCode = 0;
     if (takenOver) exitCode = 3;
@@ -231,7 +246,10 @@ function startLiveLoop(args: {
     symbolOf: (id) => client?.symbols.get(id),
     onBars: (bars, minute) => writer.enqueue(bars, minute),
     onUnmapped: (id, symbol) =>
-      log.warn({ instrumentId: id, symbol }, 'records of an instrument without a storable symbol are skipped'),
+      log.warn(
+        { instrumentId: id, symbol },
+        'records of an instrument without a storable symbol are skipped',
+      ),
   });
   const loop: LiveLoop = { aggregator, done: Promise.resolve(undefined), onGatewayError: () => {} };
   let processed = 0;
@@ -257,21 +275,27 @@ function startLiveLoop(args: {
   };
 
   const onEvent = (e: LiveEvent) => {
-    if (e.type === 'connected') log.info({ sessionId: e.sessionId, attempt: e.attempt }, 'connected to the live gateway');
-    else if (e.type === 'disconnected') log.warn({ code: e.error.code, err: e.error.message }, 'live connection lost');
+    if (e.type === 'connected')
+      log.info({ sessionId: e.sessionId, attempt: e.attempt }, 'connected to the live gateway');
+    else if (e.type === 'disconnected')
+      log.warn({ code: e.error.code, err: e.error.message }, 'live connection lost');
     else if (e.type === 'reconnecting') {
       log.info(
         {
           attempt: e.attempt,
           delayMs: e.delayMs,
-          replayFrom: typeof e.start === 'bigint' ? new Date(Number(e.start / 1_000_000n)).toISOString() : e.start,
+          replayFrom:
+            typeof e.start === 'bigint'
+              ? new Date(Number(e.start / 1_000_000n)).toISOString()
+              : e.start,
         },
         'reconnecting with intraday replay',
       );
     } else if (e.type === 'gateway_error') {
       loop.onGatewayError(e.text);
       log.warn({ gatewayCode: e.code, text: e.text }, 'gateway error');
-    } else if (e.type === 'metadata') log.debug({ start: String(e.metadata.start) }, 'session metadata');
+    } else if (e.type === 'metadata')
+      log.debug({ start: String(e.metadata.start) }, 'session metadata');
   };
 
   const session = async (startMinute: number): Promise<'stopped' | 'recover' | LiveError> => {

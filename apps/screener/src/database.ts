@@ -1,13 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  createDb,
-  type Db,
-  ensureDatabase,
-  migrate,
-  startEmbeddedPostgres,
-} from '@timed/db';
+import { createDb, type Db, ensureDatabase, migrate, startEmbeddedPostgres } from '@timed/db';
 import type { Logger } from 'pino';
 import { redactUrl } from './env.js';
 import { ScreenerError } from './errors.js';

@@ -7,7 +7,7 @@ export {
 export { BarWriter, type BarWriterOptions, type BarWriterStats } from './bar-writer.js';
 export { EXIT, main, USAGE } from './cli.js';
 export { type DaemonConfig, type DaemonDeps, type DaemonResult, runDaemon } from './daemon.js';
-export { openDatabase, type OpenDatabase, repoRoot } from './database.js';
+export { type OpenDatabase, openDatabase, repoRoot } from './database.js';
 export {
   describeEnv,
   type Env,
@@ -19,14 +19,14 @@ export {
 } from './env.js';
 export {
   ConfigError,
-  type LockHolder,
   LockHeldError,
+  type LockHolder,
   ScreenerError,
   type ScreenerErrorCode,
 } from './errors.js';
 export {
-  feedFiniteSource,
   type FiniteSourceOptions,
+  feedFiniteSource,
   type SourceProgress,
   type SourceSummary,
 } from './finite-source.js';

@@ -25,7 +25,9 @@ export function createLiveSource(o: LiveSourceOptions): LiveClient {
     apiKey: o.apiKey,
     dataset: o.dataset,
     gateway: o.gateway,
-    subscriptions: [{ schema: o.schema, symbols: o.symbols, stypeIn: 'raw_symbol', start: o.start }],
+    subscriptions: [
+      { schema: o.schema, symbols: o.symbols, stypeIn: 'raw_symbol', start: o.start },
+    ],
     heartbeatIntervalS: o.heartbeatIntervalS,
     heartbeatTimeoutMs: o.heartbeatTimeoutMs,
     reconnect: { baseDelayMs: o.reconnectBaseMs, maxDelayMs: o.reconnectMaxMs },

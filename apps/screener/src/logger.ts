@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 /** Creates the JSON logger: stdout for the daemon, stderr for one-shot commands. */
 export function createLogger(options: {

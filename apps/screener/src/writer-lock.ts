@@ -32,6 +32,10 @@ export class WriterLock {
   private heldNow = false;
   private stopped = false;
   private retry: NodeJS.Timeout | undefined;
+  /** Times the lock's connection was lost (each is an error in the heartbeat row). */
+  losses = 0;
+  /** When the lock's connection was last lost. */
+  lastLossAt: Date | undefined;
 
   private constructor(private readonly opts: WriterLockOptions) {}
 
@@ -100,6 +104,8 @@ export class WriterLock {
     if (this.client !== client || this.stopped) return;
     this.client = undefined;
     this.heldNow = false;
+    this.losses++;
+    this.lastLossAt = new Date();
     client.end().catch(() => {});
     this.opts.logger.warn(
       { lock: this.name },

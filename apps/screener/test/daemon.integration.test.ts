@@ -1,5 +1,5 @@
 import { createTestDatabase, type Db } from '@timed/db';
-import { type LocalGateway, tradesSource } from '@timed/dbn';
+import { type EncodableRecord, type LocalGateway, tradesSource } from '@timed/dbn';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type DaemonConfig, type DaemonResult, LockHeldError, runDaemon } from '../src/index.js';
 import {
@@ -13,6 +13,8 @@ import {
   testLogger,
   waitFor,
 } from './harness.js';
+import { referenceBars } from './reference-bars.js';
+import { quote, rng, UNDEF_PRICE } from './session.js';
 
 let url: string;
 let db: Db;
@@ -51,6 +53,11 @@ function startDaemon(gw: LocalGateway, config: Partial<DaemonConfig> = {}): Runn
   return { stop: () => abort.abort(), done };
 }
 
+function stopAndWait(d: Running): Promise<unknown> {
+  d.stop();
+  return d.done.catch(() => undefined);
+}
+
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
@@ -73,7 +80,7 @@ describe('timed-screener run (in process, local gateway, embedded Postgres)', ()
   it('writes the bars of a generated session, equal to an independent rebuild', async () => {
     const { session, records, startMinute, gw } = await withGateway(1);
     const d = startDaemon(gw, { coldStartMinute: startMinute });
-    cleanups.push(() => (d.stop(), d.done));
+    cleanups.push(() => stopAndWait(d));
     const expected = expectedBars(session, records);
     expect(expected.length).toBeGreaterThan(100);
     expect(await barsSettle(db, expected)).toEqual(expected);
@@ -94,7 +101,7 @@ describe('timed-screener run (in process, local gateway, embedded Postgres)', ()
   it('a disconnect mid-minute replays from the open minute: no gap, nothing counted twice', async () => {
     const { session, records, startMinute, gw } = await withGateway(2, { rate: 2_000 });
     const d = startDaemon(gw, { coldStartMinute: startMinute });
-    cleanups.push(() => (d.stop(), d.done));
+    cleanups.push(() => stopAndWait(d));
     await waitFor('some records streamed', () => (gw.sessions[0]?.recordsSent ?? 0) > 1_500);
     gw.dropConnections({ midRecord: true });
     await waitFor('a second session', () => gw.sessions.length >= 2 && gw.sessions[1]!.started);
@@ -111,7 +118,7 @@ describe('timed-screener run (in process, local gateway, embedded Postgres)', ()
   it('a stalled gateway is dropped after the heartbeat timeout and the replay fills the minute', async () => {
     const { session, records, startMinute, gw } = await withGateway(3, { rate: 2_000 });
     const d = startDaemon(gw, { coldStartMinute: startMinute, heartbeatTimeoutMs: 1_500 });
-    cleanups.push(() => (d.stop(), d.done));
+    cleanups.push(() => stopAndWait(d));
     await waitFor('some records streamed', () => (gw.sessions[0]?.recordsSent ?? 0) > 2_000);
     gw.stall(10_000);
     await waitFor('a reconnect after the timeout', () => gw.sessions.length >= 2, 10_000);
@@ -122,7 +129,7 @@ describe('timed-screener run (in process, local gateway, embedded Postgres)', ()
   it('a gateway error closing the session is followed by a resumed session', async () => {
     const { session, records, startMinute, gw } = await withGateway(4, { rate: 2_000 });
     const d = startDaemon(gw, { coldStartMinute: startMinute });
-    cleanups.push(() => (d.stop(), d.done));
+    cleanups.push(() => stopAndWait(d));
     await waitFor('some records streamed', () => (gw.sessions[0]?.recordsSent ?? 0) > 1_000);
     gw.sendError('Internal error', { code: 6 });
     const expected = expectedBars(session, records);
@@ -137,7 +144,7 @@ describe('timed-screener run (in process, local gateway, embedded Postgres)', ()
   it('refuses a second writer for the same dataset and schema, naming the holder', async () => {
     const { startMinute, gw } = await withGateway(5);
     const first = startDaemon(gw, { coldStartMinute: startMinute });
-    cleanups.push(() => (first.stop(), first.done));
+    cleanups.push(() => stopAndWait(first));
     await waitFor('the first daemon registered', async () => {
       const rows = await db.selectFrom('screener_instances').selectAll().execute();
       return rows.length === 1;
@@ -147,7 +154,9 @@ describe('timed-screener run (in process, local gateway, embedded Postgres)', ()
     expect(err).toBeInstanceOf(LockHeldError);
     const held = err as LockHeldError;
     expect(held.holder).toMatchObject({ pid: process.pid });
-    expect(held.message).toMatch(/another screener is already writing EQUS\.MINI trades bars: host \S+, pid \d+, since \d{4}-/);
+    expect(held.message).toMatch(
+      /another screener is already writing EQUS\.MINI trades bars: host \S+, pid \d+, since \d{4}-/,
+    );
     // A different schema is a different lock.
     const mbp = startDaemon(gw, { coldStartMinute: startMinute, schema: 'mbp-1' });
     await waitFor('the mbp-1 daemon registered', async () => {
@@ -173,10 +182,48 @@ describe('timed-screener run (in process, local gateway, embedded Postgres)', ()
     const minutes = new Set(partial.map((b) => b.minute));
     expect(partial).toEqual(expectedAll.filter((b) => minutes.has(b.minute)));
     const d2 = startDaemon(gw, { coldStartMinute: startMinute });
-    cleanups.push(() => (d2.stop(), d2.done));
+    cleanups.push(() => stopAndWait(d2));
     expect(await barsSettle(db, expectedAll)).toEqual(expectedAll);
     const lastStart = /start=(\d+)/.exec(gw.sessions.at(-1)!.subscriptionLines[0]!)![1]!;
     const lastWritten = [...minutes].sort().at(-1)!;
     expect(Number(BigInt(lastStart) / 1_000_000n) + 30_000).toBe(Date.parse(lastWritten));
+  });
+
+  it('mbp-1 (rollback) mode: bars from quote mids, spread filter, volume 0, data_source mbp-1', async () => {
+    const startMinute = Math.floor(Date.now() / 60_000) - 20;
+    const t0 = BigInt(startMinute) * 60_000_000_000n;
+    const r = rng(9);
+    const quotes: EncodableRecord[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      const id = 1 + (i % 3);
+      const mid = 50 + id * 10 + r() * 2;
+      // Mostly tight spreads; some above 2% of mid; some with an empty side.
+      const half = r() < 0.15 ? mid * 0.012 : mid * 0.0005;
+      const bid = r() < 0.03 ? UNDEF_PRICE : BigInt(Math.round((mid - half) * 100)) * 10_000_000n;
+      const ask = BigInt(Math.round((mid + half) * 100)) * 10_000_000n;
+      quotes.push(quote(id, t0 + BigInt(i) * 100_000_000n, bid, ask));
+    }
+    const names = new Map([
+      [1, 'WGRX'],
+      [2, 'AAPL'],
+      [3, 'BRK.B'],
+    ]);
+    const gw = await gateway(
+      () => ({
+        instruments: [...names].map(([instrument_id, symbol]) => ({ instrument_id, symbol })),
+        records: quotes,
+      }),
+      { heartbeatMs: 300 },
+    );
+    cleanups.push(() => gw.close());
+    const d = startDaemon(gw, { coldStartMinute: startMinute, schema: 'mbp-1' });
+    cleanups.push(() => stopAndWait(d));
+    const expected = referenceBars(quotes, (id) => names.get(id), 'mbp-1');
+    expect(expected.length).toBe(15);
+    expect(expected.every((b) => b.volume === '0')).toBe(true);
+    // The filter is at work: wide spreads and empty sides are not in any bar.
+    expect(expected.reduce((n, b) => n + b.trade_count, 0)).toBeLessThan(2_700);
+    expect(await barsSettle(db, expected)).toEqual(expected);
+    expect(gw.sessions[0]!.subscriptionLines[0]).toMatch(/^schema=mbp-1\|/);
   });
 });

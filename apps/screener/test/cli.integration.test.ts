@@ -1,0 +1,258 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, type Db, upsertBars } from '@timed/db';
+import { encodeDbn, tradesSource } from '@timed/dbn';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { BIN, plainLines, runCli, spawnCli } from './cli.js';
+import {
+  barsSettle,
+  expectedBars,
+  gateway,
+  openDb,
+  recentSession,
+  storedBars,
+  TEST_API_KEY,
+  waitFor,
+} from './harness.js';
+import { mappingsOf } from './session.js';
+
+let url: string;
+let db: Db;
+let dir: string;
+
+beforeAll(async () => {
+  if (!existsSync(BIN.replace('bin/timed-screener.js', 'dist/main.js'))) {
+    throw new Error('build the screener first: pnpm --filter @timed/screener build');
+  }
+  url = await createTestDatabase(inject('adminUrl'), { prefix: 'screener_cli' });
+  db = openDb(url);
+  dir = mkdtempSync(join(tmpdir(), 'screener-cli-'));
+});
+afterAll(async () => {
+  await db.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const baseEnv = () => ({ DATABASE_URL: url, LOG_LEVEL: 'info' });
+
+describe('configuration', () => {
+  const cases: Array<[string, Record<string, string>, RegExp]> = [
+    ['run', { SCREENER_SCHEMA: 'quotes' }, /^SCREENER_SCHEMA must be trades or mbp-1$/],
+    ['run', {}, /^DATABENTO_API_KEY is required/],
+    ['run', { DATABENTO_API_KEY: 'short' }, /^DATABENTO_API_KEY must be a 32-character/],
+    ['replay', { DATABENTO_LIVE_GATEWAY: 'nohost' }, /^DATABENTO_LIVE_GATEWAY must be host:port/],
+    ['replay', { SCREENER_SYMBOLS: 'AAPL,bad symbol' }, /^SCREENER_SYMBOLS "BAD SYMBOL" is not/],
+    ['replay', { DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must be a postgres:\/\//],
+  ];
+  for (const [command, env, message] of cases) {
+    it(`${command} with ${JSON.stringify(env)} exits 2 with one line naming the variable`, async () => {
+      const args = command === 'replay' ? ['replay', 'x.dbn'] : [command];
+      const r = await runCli(args, { ...baseEnv(), ...env });
+      expect(r.code).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]!.replace(/^timed-screener: /, '')).toMatch(message);
+    });
+  }
+});
+
+describe('timed-screener replay', () => {
+  const s = recentSession({ seed: 31, minutes: 4, minutesAgo: 60 * 5 });
+  const file = () => join(dir, 'session.dbn');
+
+  beforeAll(() => {
+    const symbols = new Map(s.session.instruments.map((i) => [i.instrument_id, i.symbol]));
+    const end = s.session.end;
+    writeFileSync(
+      file(),
+      encodeDbn(
+        {
+          dataset: 'EQUS.MINI',
+          schema: 'trades',
+          start: s.session.start,
+          end,
+          stype_in: 'raw_symbol',
+          stype_out: 'instrument_id',
+          symbols: [...symbols.values()],
+          mappings: mappingsOf(symbols, s.session.start, end),
+        },
+        s.records,
+      ),
+    );
+  });
+
+  it('replays a generated session: bars equal the rebuild, one-line summary, exit 0; twice gives the same rows', async () => {
+    await db.deleteFrom('price_bars').execute();
+    const expected = expectedBars(s.session, s.records);
+    const first = await runCli(['replay', file()], baseEnv());
+    expect(first.code).toBe(0);
+    expect(plainLines(first.stdout)).toHaveLength(1);
+    expect(first.stdout).toMatch(
+      new RegExp(
+        `^replayed .*session\\.dbn: ${s.records.length} trades, ${expected.length} bars written`,
+      ),
+    );
+    expect(await storedBars(db)).toEqual(expected);
+    const second = await runCli(['replay', file()], baseEnv());
+    expect(second.code).toBe(0);
+    expect(await storedBars(db)).toEqual(expected);
+  });
+
+  it('a truncated file: one clear line, exit 1, complete minutes written, the cut minute not', async () => {
+    await db.deleteFrom('price_bars').execute();
+    const whole = readFileSync(file());
+    // Cut in the middle of a record of the third minute.
+    const third = s.records.findIndex(
+      (r) => r.kind === 'TradeMsg' && r.ts_recv >= s.session.start + 2n * 60_000_000_000n,
+    );
+    const header = whole.length - s.records.length * 48;
+    const cut = join(dir, 'cut.dbn');
+    writeFileSync(cut, whole.subarray(0, header + (third + 10) * 48 + 20));
+    const r = await runCli(['replay', cut], baseEnv());
+    expect(r.code).toBe(1);
+    const lines = plainLines(r.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^timed-screener: .*cut\.dbn: input ended inside a record .*; wrote the \d+ bars of the complete minutes before it, not the unfinished minute$/,
+    );
+    const expected = expectedBars(s.session, s.records).filter(
+      (b) => Date.parse(b.minute) < Number((s.session.start + 2n * 60_000_000_000n) / 1_000_000n),
+    );
+    expect(await storedBars(db)).toEqual(expected);
+  });
+
+  it('a missing file or a non-DBN file: one clear line, exit 1', async () => {
+    const missing = await runCli(['replay', join(dir, 'nope.dbn')], baseEnv());
+    expect(missing.code).toBe(1);
+    expect(plainLines(missing.stderr)).toEqual([
+      expect.stringMatching(/^timed-screener: cannot read .*nope\.dbn: ENOENT/),
+    ]);
+    const junk = join(dir, 'junk.dbn');
+    writeFileSync(junk, 'this is not DBN at all');
+    const bad = await runCli(['replay', junk], baseEnv());
+    expect(bad.code).toBe(1);
+    expect(plainLines(bad.stderr)).toHaveLength(1);
+  });
+
+  const shared = process.env.TIMED_SHARED_DATA ?? join(BIN, '../../../../../shared/data');
+  const fixtures = join(shared, 'dbn');
+  const haveFixtures = existsSync(join(fixtures, 'test_data.trades.dbn'));
+  if (!haveFixtures)
+    console.warn(`Databento fixtures not found in ${fixtures}: skipping fixture replays`);
+
+  describe.skipIf(!haveFixtures)("Databento's trades fixtures", () => {
+    for (const name of [
+      'test_data.trades.dbn',
+      'test_data.trades.v1.dbn.zst',
+      'test_data.trades.v2.dbn.zst',
+      'test_data.trades.v3.dbn.zst',
+    ]) {
+      it(`${name} gives the bar the ts_recv rule implies`, async () => {
+        await db.deleteFrom('price_bars').execute();
+        const r = await runCli(['replay', join(fixtures, name)], baseEnv());
+        expect(r.code).toBe(0);
+        // Two ESH1 trades at 3720.25 (sizes 5 and 21), ts_recv 2020-12-28T13:00:00.099/.108Z.
+        expect(await storedBars(db)).toEqual([
+          {
+            symbol: 'ESH1',
+            minute: '2020-12-28T13:00:00.000Z',
+            open: '3720.25',
+            high: '3720.25',
+            low: '3720.25',
+            close: '3720.25',
+            volume: '26',
+            trade_count: 2,
+            data_source: 'trades',
+          },
+        ]);
+      });
+    }
+  });
+});
+
+describe('timed-screener run (spawned)', () => {
+  const runEnv = (address: string) => ({
+    ...baseEnv(),
+    DATABENTO_API_KEY: TEST_API_KEY,
+    DATABENTO_LIVE_GATEWAY: address,
+    SCREENER_SYMBOLS: 'ALL_SYMBOLS',
+  });
+
+  it('SIGTERM mid-minute writes every closed bar and exits 0; a restart rebuilds the rest', async () => {
+    await db.deleteFrom('price_bars').execute();
+    await db.deleteFrom('screener_instances').execute();
+    const s = recentSession({ seed: 41, minutes: 6, minutesAgo: 20 });
+    const expected = expectedBars(s.session, s.records);
+    // A bar already stored for the session's first minute: the daemon resumes from there.
+    const seedBar = expected[0]!;
+    await upsertBars(db, [
+      {
+        symbol: seedBar.symbol,
+        timestamp: new Date(seedBar.minute),
+        open: 1,
+        high: 1,
+        low: 1,
+        close: 1,
+        volume: 1,
+        trade_count: 1,
+        is_legacy: false,
+        data_source: 'trades',
+      },
+    ]);
+    const gw = await gateway(tradesSource(s.session), { heartbeatMs: 300, rate: 1_500 });
+    try {
+      const first = spawnCli(['run'], runEnv(gw.address));
+      await waitFor('two minutes written', async () => {
+        const minutes = new Set((await storedBars(db)).map((b) => b.minute));
+        return minutes.size >= 3;
+      });
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      const written = await storedBars(db);
+      const minutes = new Set(written.map((b) => b.minute));
+      // Every stored bar is complete (equal to the rebuild); the open minute was not written.
+      expect(written).toEqual(expected.filter((b) => minutes.has(b.minute)));
+      expect(minutes.size).toBeLessThan(new Set(expected.map((b) => b.minute)).size);
+      const row = await db.selectFrom('screener_instances').selectAll().executeTakeFirstOrThrow();
+      expect(row.stopped_at).not.toBeNull();
+      expect(row.pid).toBe(first.child.pid);
+
+      const second = spawnCli(['run'], runEnv(gw.address));
+      expect(await barsSettle(db, expected)).toEqual(expected);
+      second.child.kill('SIGINT');
+      expect(await second.exited).toBe(0);
+      expect(second.stdout()).toMatch(
+        /"msg":"replaying from the oldest minute not known complete"/,
+      );
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('a second daemon for the same dataset and schema exits 3 naming the holder', async () => {
+    await db.deleteFrom('screener_instances').execute();
+    const s = recentSession({ seed: 42, minutes: 3, minutesAgo: 20 });
+    const gw = await gateway(tradesSource(s.session), { heartbeatMs: 300 });
+    const first = spawnCli(['run'], runEnv(gw.address));
+    try {
+      await waitFor('the first daemon registered', async () => {
+        const rows = await db.selectFrom('screener_instances').selectAll().execute();
+        return rows.length === 1;
+      });
+      const r = await runCli(['run'], runEnv(gw.address));
+      expect(r.code).toBe(3);
+      const lines = plainLines(r.stderr);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^timed-screener: another screener is already writing EQUS\\.MINI trades bars: host \\S+, pid ${first.child.pid}, since \\d{4}-\\d\\d-\\d\\dT`,
+        ),
+      );
+    } finally {
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      await gw.close();
+    }
+  });
+});
