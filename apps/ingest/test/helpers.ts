@@ -18,13 +18,22 @@ export const BASE = 'https://ingest.test';
 const pending = new Set<Promise<unknown>>();
 
 /** Sends a request through the Worker's fetch handler (real workerd, real bindings). */
-export async function call(path: string, init?: RequestInit): Promise<Response> {
+export function call(path: string, init?: RequestInit): Promise<Response> {
+  return callWith({}, path, init);
+}
+
+/** Like `call`, with some variables of the environment replaced. */
+export async function callWith(
+  overrides: Partial<Record<keyof typeof env, unknown>>,
+  path: string,
+  init?: RequestInit,
+): Promise<Response> {
   const ctx = createExecutionContext();
   const request = new Request(`${BASE}${path}`, init) as Request<
     unknown,
     IncomingRequestCfProperties
   >;
-  const res = await worker.fetch(request, env, ctx);
+  const res = await worker.fetch(request, { ...env, ...overrides } as typeof env, ctx);
   // waitOnExecutionContext drains the context's task list, so it is called exactly once.
   const background: Promise<unknown> = waitOnExecutionContext(ctx)
     .catch(() => undefined)
