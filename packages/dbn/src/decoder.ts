@@ -3,7 +3,7 @@ import { RType } from './constants.js';
 import { DbnError } from './errors.js';
 import { readCString } from './fields.js';
 import type { Metadata } from './metadata.js';
-import { RawDbnDecoder, type RecordCursor, type RecordVisitor } from './raw-decoder.js';
+import { type BatchVisitor, RawDbnDecoder, type RecordBatch } from './raw-decoder.js';
 import { type DbnRecord, decodeRecord } from './records.js';
 import { SymbolMap } from './symbol-map.js';
 
@@ -16,6 +16,30 @@ export interface DecoderOptions {
 }
 
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
+
+/**
+ * The record under the cursor. Valid only during the visitor call: `bytes`/`view` may be a
+ * caller's chunk or an internal buffer that is reused afterwards.
+ */
+export class RecordCursor {
+  bytes: Uint8Array = new Uint8Array(0);
+  view: DataView = new DataView(new ArrayBuffer(0));
+  /** Offset of the record inside `bytes`/`view`. */
+  offset = 0;
+  rtype = 0;
+  /** Record size in bytes (header length x 4, includes ts_out). */
+  size = 0;
+  /** Absolute offset of `bytes[0]` in the decompressed stream. */
+  base = 0;
+
+  /** Absolute byte offset of the record in the decompressed stream. */
+  get position(): number {
+    return this.base + this.offset;
+  }
+}
+
+/** Called once per record; must not keep the cursor or its buffers. */
+export type RecordVisitor = (cursor: RecordCursor) => void;
 
 /** Whether the bytes start with the zstd frame magic. */
 export function isZstd(bytes: Uint8Array): boolean {
@@ -33,8 +57,9 @@ export class DbnDecoder {
   private mode: 'auto' | 'zstd' | 'none';
   private sniff: Uint8Array = new Uint8Array(0);
   private zstd: Decompress | null = null;
-  private visit: RecordVisitor = () => {};
-  private readonly tracking: RecordVisitor;
+  private onBatch: BatchVisitor = () => {};
+  private readonly tracking: BatchVisitor;
+  private readonly cursor = new RecordCursor();
   private compressedIn = 0;
   private version = 0;
   private tsOut = false;
@@ -49,9 +74,9 @@ export class DbnDecoder {
       this.symbols.addMetadata(md);
       onMetadata?.(md);
     };
-    this.tracking = (c) => {
-      if (c.rtype === RType.SYMBOL_MAPPING) this.trackMapping(c);
-      this.visit(c);
+    this.tracking = (b) => {
+      if (b.hasMappings) this.trackMappings(b);
+      this.onBatch(b);
     };
   }
 
@@ -65,10 +90,13 @@ export class DbnDecoder {
     return this.raw.position;
   }
 
-  /** Feed a chunk; `visit` sees every complete record (zero-copy, zero-allocation path). */
-  write(chunk: Uint8Array, visit: RecordVisitor): void {
+  /**
+   * Feed a chunk; `onBatch` gets each run of complete, validated records (the fastest path:
+   * one call per chunk, the consumer loops over the records itself).
+   */
+  writeBatches(chunk: Uint8Array, onBatch: BatchVisitor): void {
     if (this.failure) throw this.failure;
-    this.visit = visit;
+    this.onBatch = onBatch;
     if (this.mode === 'auto') {
       const s = new Uint8Array(this.sniff.length + chunk.length);
       s.set(this.sniff);
@@ -93,10 +121,10 @@ export class DbnDecoder {
     this.pushZstd(chunk, false);
   }
 
-  /** End of input: flushes and throws DbnError if the stream is truncated. */
-  finish(visit: RecordVisitor): void {
+  /** End of input for the batch API: flushes and throws DbnError if the stream is truncated. */
+  finishBatches(onBatch: BatchVisitor): void {
     if (this.failure) throw this.failure;
-    this.visit = visit;
+    this.onBatch = onBatch;
     if (this.mode === 'auto' && this.sniff.length > 0) {
       this.mode = 'none';
       this.raw.write(this.sniff, this.tracking);
@@ -105,31 +133,70 @@ export class DbnDecoder {
     this.raw.end();
   }
 
+  /** Feed a chunk; `visit` sees every complete record through a reused cursor (no allocation). */
+  write(chunk: Uint8Array, visit: RecordVisitor): void {
+    this.writeBatches(chunk, (b) => this.visitBatch(b, visit));
+  }
+
+  /** End of input for the visitor API; throws DbnError if the stream is truncated. */
+  finish(visit: RecordVisitor): void {
+    this.finishBatches((b) => this.visitBatch(b, visit));
+  }
+
   /** Feed a chunk; returns the records it completed as objects. */
   push(chunk: Uint8Array): DbnRecord[] {
     const out: DbnRecord[] = [];
-    this.write(chunk, (c) => out.push(this.toObject(c)));
+    this.writeBatches(chunk, (b) => this.collect(b, out));
     return out;
   }
 
   /** End of input for the object API; returns records completed by the final flush. */
   end(): DbnRecord[] {
     const out: DbnRecord[] = [];
-    this.finish((c) => out.push(this.toObject(c)));
+    this.finishBatches((b) => this.collect(b, out));
     return out;
   }
 
-  /** Decode the record under a cursor into an object. */
-  toObject(c: RecordCursor): DbnRecord {
+  /** Decode the record at `offset` of a batch's buffer (or a cursor's) into an object. */
+  toObject(c: { bytes: Uint8Array; view: DataView; offset: number }): DbnRecord {
     return decodeRecord(c.bytes, c.view, c.offset, this.version, this.tsOut);
   }
 
-  private trackMapping(c: RecordCursor): void {
+  private visitBatch(b: RecordBatch, visit: RecordVisitor): void {
+    const c = this.cursor;
+    const bytes = b.bytes;
+    c.bytes = bytes;
+    c.view = b.view;
+    c.base = b.position - b.start;
+    for (let o = b.start; o < b.end; ) {
+      const size = bytes[o]! << 2;
+      c.offset = o;
+      c.rtype = bytes[o + 1]!;
+      c.size = size;
+      visit(c);
+      o += size;
+    }
+  }
+
+  private collect(b: RecordBatch, out: DbnRecord[]): void {
+    const { bytes, view } = b;
+    const version = this.version;
+    const tsOut = this.tsOut;
+    for (let o = b.start; o < b.end; o += bytes[o]! << 2) {
+      out.push(decodeRecord(bytes, view, o, version, tsOut));
+    }
+  }
+
+  private trackMappings(b: RecordBatch): void {
     const v1 = this.version === 1;
-    this.symbols.addMapping({
-      instrument_id: c.view.getUint32(c.offset + 4, true),
-      stype_out_symbol: readCString(c.bytes, c.offset + (v1 ? 38 : 89), v1 ? 22 : 71),
-    });
+    const bytes = b.bytes;
+    for (let o = b.start; o < b.end; o += bytes[o]! << 2) {
+      if (bytes[o + 1] !== RType.SYMBOL_MAPPING) continue;
+      this.symbols.addMapping({
+        instrument_id: b.view.getUint32(o + 4, true),
+        stype_out_symbol: readCString(bytes, o + (v1 ? 38 : 89), v1 ? 22 : 71),
+      });
+    }
   }
 
   private pushZstd(chunk: Uint8Array, final: boolean): void {

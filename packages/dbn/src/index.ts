@@ -12,7 +12,13 @@ export {
   UNDEF_PRICE,
   UNDEF_TIMESTAMP,
 } from './constants.js';
-export { DbnDecoder, type DecoderOptions, isZstd } from './decoder.js';
+export {
+  DbnDecoder,
+  type DecoderOptions,
+  isZstd,
+  RecordCursor,
+  type RecordVisitor,
+} from './decoder.js';
 export {
   type EncodableRecord,
   encodeDbn,
@@ -79,7 +85,7 @@ export {
   systemClock,
 } from './live/protocol.js';
 export type { MappingInterval, Metadata, SymbolMappingEntry } from './metadata.js';
-export { RawDbnDecoder, type RecordCursor, type RecordVisitor } from './raw-decoder.js';
+export { type BatchVisitor, RawDbnDecoder, type RecordBatch } from './raw-decoder.js';
 export {
   DbnRecordStream,
   type DecodedDbn,
