@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   DbnDecoder,
@@ -5,9 +6,11 @@ import {
   decodeBuffer,
   metadataToJson,
   priceToDecimal,
+  type RecordBatch,
   recordToJson,
+  streamFile,
 } from './index.js';
-import { expectedFiles, fixture, haveFixtures } from './testing/fixtures.js';
+import { dbnDir, expectedFiles, fixture, haveFixtures } from './testing/fixtures.js';
 
 const files = expectedFiles();
 const HEADER = ['length', 'rtype', 'publisher_id', 'instrument_id', 'ts_event', 'ts_out'];
@@ -69,6 +72,34 @@ describe.skipIf(!haveFixtures)('official and synthetic fixtures', () => {
           ];
           expect(got.map((r) => recordToJson(r))).toEqual(whole);
         }
+      });
+
+      it('batch API hands over every record once, validated, whatever the chunking', () => {
+        const whole = decodeBuffer(bytes).records.map((r) => recordToJson(r));
+        for (const step of [1, 7, 64, 4096]) {
+          const dec = new DbnDecoder();
+          const got: Record<string, unknown>[] = [];
+          let counted = 0;
+          const onBatch = (b: RecordBatch) => {
+            counted += b.count;
+            for (let o = b.start; o < b.end; o += b.bytes[o]! * 4) {
+              got.push(recordToJson(dec.toObject({ bytes: b.bytes, view: b.view, offset: o })));
+            }
+          };
+          for (let p = 0; p < bytes.length; p += step)
+            dec.writeBatches(bytes.subarray(p, p + step), onBatch);
+          dec.finishBatches(onBatch);
+          expect(got).toEqual(whole);
+          expect(counted).toBe(f.record_count);
+        }
+      });
+
+      it('streams from a file with streamFile', async () => {
+        const stream = streamFile(join(dbnDir, f.file));
+        let n = 0;
+        for await (const _ of stream) n++;
+        expect(n).toBe(f.record_count);
+        expect((await stream.metadata).version).toBe(f.version);
       });
 
       it('visitor positions match the documented record offsets', () => {
