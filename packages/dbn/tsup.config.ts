@@ -1,20 +1,12 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig([
-  {
-    entry: ['src/index.ts'],
-    format: ['esm'],
-    dts: true,
-    clean: true,
-    sourcemap: true,
-    target: 'node20',
-  },
-  {
-    entry: ['src/cli.ts', 'src/bench.ts'],
-    format: ['esm'],
-    dts: false,
-    clean: false,
-    sourcemap: true,
-    target: 'node20',
-  },
-]);
+// One build (no parallel configs racing on `clean`): the library with types, plus the CLI and
+// the benchmark as plain entry points.
+export default defineConfig({
+  entry: ['src/index.ts', 'src/cli.ts', 'src/bench.ts'],
+  format: ['esm'],
+  dts: { entry: 'src/index.ts' },
+  clean: true,
+  sourcemap: true,
+  target: 'node20',
+});

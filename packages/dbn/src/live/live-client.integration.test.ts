@@ -250,6 +250,30 @@ describe('LiveClient against the local gateway', () => {
     gateway = undefined;
   });
 
+  it('ends the stream with an error when resumeStart throws', async () => {
+    const { gateway, client } = await setup(
+      { rate: 2000 },
+      {
+        resumeStart: () => {
+          throw new Error('no checkpoint store');
+        },
+      },
+    );
+    const it = client[Symbol.asyncIterator]();
+    await it.next();
+    gateway.dropConnections();
+    let caught: unknown;
+    try {
+      for (;;) if ((await it.next()).done) break;
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toMatchObject({
+      name: 'LiveError',
+      message: expect.stringContaining('no checkpoint store'),
+    });
+  });
+
   it('pauses the socket while the consumer is busy (backpressure)', async () => {
     const { gateway, client } = await setup(
       {},

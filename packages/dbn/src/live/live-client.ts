@@ -133,7 +133,18 @@ export class LiveClient implements AsyncIterable<DbnRecord> {
         rejectFirst = rej;
       });
       this.firstOpen.catch(() => {});
-      this.running = this.supervise(resolveFirst, rejectFirst);
+      this.running = this.supervise(resolveFirst, rejectFirst).catch((err: unknown) => {
+        // e.g. a throwing resumeStart callback: end the stream with that error.
+        const e =
+          err instanceof LiveError
+            ? err
+            : new LiveError('INVALID_ARGUMENT', `live client stopped: ${(err as Error).message}`, {
+                cause: err,
+              });
+        rejectFirst(e);
+        this.session?.close();
+        this.finishIteration(e);
+      });
     }
     return this.firstOpen;
   }
