@@ -85,6 +85,23 @@ describe('BarAggregator (trades)', () => {
     expect(sortBars(bars.map(plain))).toEqual(run(s.bytes).bars.map(plain).sort(byKey));
   });
 
+  it('gives the same bars through the batch path (replay, bench) as through the visitor', () => {
+    const s = tradesSession({ seed: 12, symbols: 25, count: 8_000, startNs: T0 + 77n });
+    const dec = new DbnDecoder();
+    const bars: BarInput[] = [];
+    const agg = new BarAggregator({
+      source: 'trades',
+      symbolOf: (id) => dec.symbols.get(id),
+      onBars: (b) => bars.push(...b),
+    });
+    const onBatch = (b: Parameters<BarAggregator['handleBatch']>[0]) => agg.handleBatch(b);
+    for (let i = 0; i < s.bytes.length; i += 1000)
+      dec.writeBatches(s.bytes.subarray(i, i + 1000), onBatch);
+    dec.finishBatches(onBatch);
+    agg.closeAll();
+    expect(sortBars(bars.map(plain))).toEqual(referenceBars(s.records, (id) => s.symbols.get(id)));
+  });
+
   it('buckets by ts_recv, not ts_event', () => {
     const recs = [
       trade({

@@ -1,4 +1,4 @@
-import type { DbnRecord, RecordCursor } from '@timed/dbn';
+import type { DbnRecord, RecordBatch, RecordCursor } from '@timed/dbn';
 import { type BarInput, barProblem } from '@timed/schema';
 import { MinuteSplitter, minuteStartNs, unitsToDecimal } from './fixed-point.js';
 
@@ -152,6 +152,23 @@ export class BarAggregator {
     }
   }
 
+  /** Handles a batch of records from dbn's batch decoder (the fastest path); same rules. */
+  handleBatch(b: RecordBatch): void {
+    const bytes = b.bytes;
+    const view = b.view;
+    const end = b.end;
+    const want = this.source === 'trades' ? RTYPE_TRADE : RTYPE_MBP1;
+    for (let o = b.start; o < end; o += bytes[o]! << 2) {
+      const rtype = bytes[o + 1]!;
+      if (rtype === want) {
+        if (want === RTYPE_TRADE) this.trade(view, o);
+        else this.quote(view, o);
+      } else if (rtype === RTYPE_SYSTEM) {
+        this.systemAt(bytes, view, o, bytes[o]! << 2);
+      }
+    }
+  }
+
   /** Handles one decoded record object (the live client's path); same rules as handle(). */
   handleRecord(r: DbnRecord): void {
     if (r.kind === 'TradeMsg') {
@@ -229,24 +246,14 @@ export class BarAggregator {
   }
 
   private system(c: RecordCursor): void {
-    const code = this.systemCode(c);
-    if (code !== SYSTEM_HEARTBEAT && code !== SYSTEM_END_OF_INTERVAL) return;
-    const v = c.view;
-    const o = c.offset;
-    this.clockTs.split(v.getUint32(o + 12, true), v.getUint32(o + 8, true));
-    this.advance(this.clockTs.minute, this.clockTs.offset);
+    this.systemAt(c.bytes, c.view, c.offset, c.size);
   }
 
-  private systemCode(c: RecordCursor): number {
-    if (c.size >= 320) {
-      const code = c.bytes[c.offset + 319]!;
-      if (code !== 255) return code;
-    }
-    // v1 records (or code unset): the reference implementation compares the text.
-    const start = c.offset + 16;
-    let end = start;
-    while (end < start + 32 && c.bytes[end] !== 0) end++;
-    return textCode(String.fromCharCode(...c.bytes.subarray(start, end)));
+  private systemAt(bytes: Uint8Array, v: DataView, o: number, size: number): void {
+    const code = systemCode(bytes, o, size);
+    if (code !== SYSTEM_HEARTBEAT && code !== SYSTEM_END_OF_INTERVAL) return;
+    this.clockTs.split(v.getUint32(o + 12, true), v.getUint32(o + 8, true));
+    this.advance(this.clockTs.minute, this.clockTs.offset);
   }
 
   /** Places a record's ts_recv: advances the clock; false when the record must be dropped. */
@@ -448,6 +455,18 @@ export class BarAggregator {
     const m = this.resumeMinute;
     return m === undefined ? undefined : minuteStartNs(m);
   }
+}
+
+function systemCode(bytes: Uint8Array, o: number, size: number): number {
+  if (size >= 320) {
+    const code = bytes[o + 319]!;
+    if (code !== 255) return code;
+  }
+  // v1 records (or code unset): the reference implementation compares the text.
+  const start = o + 16;
+  let end = start;
+  while (end < start + 32 && bytes[end] !== 0) end++;
+  return textCode(String.fromCharCode(...bytes.subarray(start, end)));
 }
 
 function textCode(text: string): number {

@@ -1,13 +1,19 @@
-import { DbnDecoder, type RecordCursor } from '@timed/dbn';
+import {
+  DbnDecoder,
+  type DbnRecordStream,
+  type Metadata,
+  type RecordBatch,
+  type SymbolMap,
+} from '@timed/dbn';
 import { BarAggregator, type BarSource } from './bar-aggregator.js';
 import type { BarWriter } from './bar-writer.js';
 import { ScreenerError } from './errors.js';
 
 /** Progress of a finite source (file or historical request). */
 export interface SourceProgress {
-  /** Compressed or raw bytes read so far. */
+  /** Bytes read so far (0 when the source reports records only). */
   bytesRead: number;
-  /** Total bytes when known (file size, Content-Length). */
+  /** Total bytes when known (file size). */
   bytesTotal: number | undefined;
   records: number;
   barsWritten: number;
@@ -35,12 +41,12 @@ export interface SourceSummary {
   schema: string | null | undefined;
 }
 
-/** Options of feedFiniteSource. */
+/** Options of feedFiniteSource / feedRecordStream. */
 export interface FiniteSourceOptions {
   /** Bars from trades or mbp-1 records; a stream whose metadata names one of them wins. */
   source: BarSource;
   writer: BarWriter;
-  /** Where the bytes come from, for error messages (file path, "historical API"). */
+  /** Where the data comes from, for error messages (file path, "historical ..."). */
   label: string;
   onProgress?: (p: SourceProgress) => void;
   /** Total byte count when known. */
@@ -49,98 +55,162 @@ export interface FiniteSourceOptions {
   signal?: AbortSignal;
 }
 
+const MINUTE_NS = 60_000_000_000n;
+
+/** The aggregator of one finite stream: picks the source from the metadata, tracks minutes. */
+class FiniteRun {
+  aggregator: BarAggregator;
+  source: BarSource;
+  firstMinute: number | undefined;
+  lastMinute: number | undefined;
+  private lastReport = 0;
+
+  constructor(
+    private readonly options: FiniteSourceOptions,
+    private readonly symbols: () => SymbolMap,
+  ) {
+    this.source = options.source;
+    this.aggregator = this.make();
+  }
+
+  onMetadata(md: Metadata): void {
+    if (md.schema === 'trades' || md.schema === 'mbp-1') this.source = md.schema;
+    this.aggregator = this.make();
+  }
+
+  private make(): BarAggregator {
+    return new BarAggregator({
+      source: this.source,
+      symbolOf: (id, minute) => this.symbols().get(id, BigInt(minute) * MINUTE_NS),
+      onBars: (bars, minute) => {
+        if (this.firstMinute === undefined) this.firstMinute = minute;
+        this.lastMinute = minute;
+        this.options.writer.enqueue(bars, minute);
+      },
+    });
+  }
+
+  report(bytesRead: number, force = false): void {
+    const now = Date.now();
+    if (!force && now - this.lastReport < 250) return;
+    this.lastReport = now;
+    this.options.onProgress?.({
+      bytesRead,
+      bytesTotal: this.options.bytesTotal,
+      records: this.aggregator.stats.records,
+      barsWritten: this.options.writer.stats.barsWritten,
+      barsBuffered: this.options.writer.buffered,
+    });
+  }
+
+  async failed(err: unknown, bytesRead: number): Promise<never> {
+    const { writer, label } = this.options;
+    await writer.drain();
+    this.report(bytesRead, true);
+    const why = err instanceof Error ? err.message : String(err);
+    throw new ScreenerError(
+      'BAD_FILE',
+      `${label}: ${why}; wrote the ${writer.stats.barsWritten} bars of the complete minutes before it, not the unfinished minute`,
+      { label },
+      { cause: err },
+    );
+  }
+
+  async finish(bytesRead: number, metadata: Metadata | null | undefined): Promise<SourceSummary> {
+    await this.options.writer.drain();
+    this.report(bytesRead, true);
+    const s = this.aggregator.stats;
+    return {
+      records: s.records,
+      aggregated: s.aggregated,
+      barsEmitted: s.barsEmitted,
+      barsWritten: this.options.writer.stats.barsWritten,
+      skipped: {
+        undefinedPrice: s.undefinedPrice,
+        undefinedSide: s.undefinedSide,
+        wideSpread: s.wideSpread,
+        unmapped: s.unmapped,
+        late: s.late,
+      },
+      firstMinute: this.firstMinute,
+      lastMinute: this.lastMinute,
+      source: this.source,
+      dataset: metadata?.dataset,
+      schema: metadata?.schema,
+    };
+  }
+}
+
 /**
- * Decodes a finite DBN byte stream (`.dbn` or `.dbn.zst`) through the aggregator into the
- * writer, with backpressure, and flushes. At the end of the stream the last minute is complete
- * and is written. On corrupt or truncated input the bars of complete minutes are flushed, the
- * open minute is not, and a BAD_FILE error says where the input broke.
+ * Decodes a finite DBN byte stream (`.dbn` or `.dbn.zst`) through the aggregator (dbn's batch
+ * path) into the writer, with backpressure, and flushes. At the end of the stream the last minute
+ * is complete and is written. On corrupt or truncated input the bars of complete minutes are
+ * flushed, the open minute is not, and a BAD_FILE error says where the input broke.
  */
 export async function feedFiniteSource(
   chunks: AsyncIterable<Uint8Array>,
   options: FiniteSourceOptions,
 ): Promise<SourceSummary> {
+  const decoder: DbnDecoder = new DbnDecoder({ onMetadata: (md) => run.onMetadata(md) });
+  const run = new FiniteRun(options, () => decoder.symbols);
+  const onBatch = (b: RecordBatch) => run.aggregator.handleBatch(b);
   const { writer } = options;
-  let firstMinute: number | undefined;
-  let lastMinute: number | undefined;
-  let source = options.source;
-  const makeAggregator = () =>
-    new BarAggregator({
-      source,
-      symbolOf: (id, minute) => decoder.symbols.get(id, BigInt(minute) * 60_000_000_000n),
-      onBars: (bars, minute) => {
-        if (firstMinute === undefined) firstMinute = minute;
-        lastMinute = minute;
-        writer.enqueue(bars, minute);
-      },
-    });
-  const decoder: DbnDecoder = new DbnDecoder({
-    onMetadata: (md) => {
-      if (md.schema === 'trades' || md.schema === 'mbp-1') source = md.schema;
-      aggregator = makeAggregator();
-    },
-  });
-  let aggregator = makeAggregator();
-  const visit = (c: RecordCursor) => aggregator.handle(c);
   let bytesRead = 0;
-  let lastReport = 0;
-  const report = () =>
-    options.onProgress?.({
-      bytesRead,
-      bytesTotal: options.bytesTotal,
-      records: aggregator.stats.records,
-      barsWritten: writer.stats.barsWritten,
-      barsBuffered: writer.buffered,
-    });
   let aborted = false;
   try {
     for await (const chunk of chunks) {
-      decoder.write(chunk, visit);
+      decoder.writeBatches(chunk, onBatch);
       bytesRead += chunk.length;
       if (writer.buffered > 0) await writer.waitForRoom();
-      const now = Date.now();
-      if (now - lastReport >= 250) {
-        lastReport = now;
-        report();
-      }
+      run.report(bytesRead);
       if (options.signal?.aborted) {
         aborted = true;
         break;
       }
     }
     if (!aborted) {
-      decoder.finish(visit);
-      aggregator.closeAll();
+      decoder.finishBatches(onBatch);
+      run.aggregator.closeAll();
     }
   } catch (err) {
-    await writer.drain();
-    report();
-    const why = err instanceof Error ? err.message : String(err);
-    throw new ScreenerError(
-      'BAD_FILE',
-      `${options.label}: ${why}; wrote the ${writer.stats.barsWritten} bars of the complete minutes before it, not the unfinished minute`,
-      { label: options.label },
-      { cause: err },
-    );
+    return run.failed(err, bytesRead);
   }
-  await writer.drain();
-  report();
-  const s = aggregator.stats;
-  return {
-    records: s.records,
-    aggregated: s.aggregated,
-    barsEmitted: s.barsEmitted,
-    barsWritten: writer.stats.barsWritten,
-    skipped: {
-      undefinedPrice: s.undefinedPrice,
-      undefinedSide: s.undefinedSide,
-      wideSpread: s.wideSpread,
-      unmapped: s.unmapped,
-      late: s.late,
-    },
-    firstMinute,
-    lastMinute,
-    source,
-    dataset: decoder.metadata?.dataset,
-    schema: decoder.metadata?.schema,
-  };
+  return run.finish(bytesRead, decoder.metadata);
+}
+
+/**
+ * The same for a stream of decoded records (dbn's Historical client): metadata first, then
+ * records; the symbol map comes from the stream.
+ */
+export async function feedRecordStream(
+  stream: DbnRecordStream,
+  options: FiniteSourceOptions,
+): Promise<SourceSummary> {
+  const run = new FiniteRun(options, () => stream.symbols);
+  let metadata: Metadata | undefined;
+  const { writer } = options;
+  let n = 0;
+  let aborted = false;
+  try {
+    for await (const rec of stream) {
+      // The metadata is decoded before the first record: apply it before aggregating.
+      if (metadata === undefined) {
+        metadata = await stream.metadata;
+        run.onMetadata(metadata);
+      }
+      run.aggregator.handleRecord(rec);
+      if (++n % 8192 === 0) {
+        if (writer.buffered > 0) await writer.waitForRoom();
+        run.report(0);
+        if (options.signal?.aborted) {
+          aborted = true;
+          break;
+        }
+      }
+    }
+    if (!aborted) run.aggregator.closeAll();
+  } catch (err) {
+    return run.failed(err, 0);
+  }
+  return run.finish(0, metadata);
 }

@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type Db, upsertBars } from '@timed/db';
@@ -167,6 +168,81 @@ describe('timed-screener replay', () => {
           },
         ]);
       });
+    }
+  });
+});
+
+describe('timed-screener backfill (local Historical HTTP server)', () => {
+  it('requests get_range with the key and range, writes the bars, exit 0; a 401 is one line, exit 1', async () => {
+    await db.deleteFrom('price_bars').execute();
+    const s = recentSession({ seed: 51, minutes: 3, minutesAgo: 60 * 30 });
+    const symbols = new Map(s.session.instruments.map((i) => [i.instrument_id, i.symbol]));
+    const body = encodeDbn(
+      {
+        dataset: 'EQUS.MINI',
+        schema: 'trades',
+        start: s.session.start,
+        end: s.session.end,
+        stype_in: 'raw_symbol',
+        stype_out: 'instrument_id',
+        symbols: [...symbols.values()],
+        mappings: mappingsOf(symbols, s.session.start, s.session.end),
+      },
+      s.records,
+    );
+    const requests: Array<{ auth: string | undefined; form: URLSearchParams }> = [];
+    const server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
+      req.on('end', () => {
+        requests.push({ auth: req.headers.authorization, form: new URLSearchParams(text) });
+        const ok =
+          req.headers.authorization ===
+          `Basic ${Buffer.from(`${TEST_API_KEY}:`).toString('base64')}`;
+        if (req.url !== '/v0/timeseries.get_range' || !ok) {
+          res.writeHead(401, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ detail: 'Authentication failed.' }));
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        res.end(Buffer.from(body));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const env = {
+        ...baseEnv(),
+        DATABENTO_API_KEY: TEST_API_KEY,
+        DATABENTO_HISTORICAL_URL: `http://127.0.0.1:${port}`,
+      };
+      const start = new Date(Number(s.session.start / 1_000_000n)).toISOString();
+      const end = new Date(Number(s.session.end / 1_000_000n)).toISOString();
+      const r = await runCli(
+        ['backfill', '--start', start, '--end', end, '--symbols', 'aapl,MSFT'],
+        env,
+      );
+      expect(r.stderr).not.toMatch(/^timed-screener:/m);
+      expect(r.code).toBe(0);
+      expect(plainLines(r.stdout)).toEqual([
+        expect.stringMatching(/^backfilled historical EQUS\.MINI trades /),
+      ]);
+      expect(requests[0]!.form.get('symbols')).toBe('AAPL,MSFT');
+      expect(requests[0]!.form.get('schema')).toBe('trades');
+      expect(requests[0]!.form.get('start')).toBe(String(s.session.start));
+      expect(await storedBars(db)).toEqual(expectedBars(s.session, s.records));
+      const denied = await runCli(['backfill', '--start', start, '--end', end], {
+        ...env,
+        DATABENTO_API_KEY: 'db-wrongkey0000000000000000ABCDE',
+      });
+      expect(denied.code).toBe(1);
+      expect(plainLines(denied.stderr)).toEqual([
+        expect.stringMatching(/answered 401: Authentication failed\./),
+      ]);
+    } finally {
+      server.close();
     }
   });
 });

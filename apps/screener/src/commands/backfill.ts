@@ -1,10 +1,10 @@
 import { upsertBars } from '@timed/db';
+import { HistoricalClient } from '@timed/dbn';
 import { BarWriter } from '../bar-writer.js';
 import { openDatabase } from '../database.js';
 import { parseSymbols } from '../env.js';
 import { ScreenerError } from '../errors.js';
-import { feedFiniteSource } from '../finite-source.js';
-import { historicalRange } from '../historical-source.js';
+import { feedRecordStream } from '../finite-source.js';
 import { ProgressReporter } from '../progress.js';
 import type { CommandContext } from './context.js';
 import { summaryLine } from './summary.js';
@@ -39,24 +39,26 @@ export async function backfillCommand(args: BackfillArgs, ctx: CommandContext): 
         start: args.start.toISOString(),
         end: args.end.toISOString(),
         symbols: symbols.all ? 'ALL_SYMBOLS' : symbols.symbols.length,
+        historicalUrl: env.DATABENTO_HISTORICAL_URL ?? 'https://hist.databento.com',
       },
       'backfill started',
     );
-    const range = await historicalRange({
+    const client = new HistoricalClient({
       apiKey: env.DATABENTO_API_KEY!,
       baseUrl: env.DATABENTO_HISTORICAL_URL,
+      userAgent: 'timed-screener/0.1.0',
+    });
+    const stream = client.timeseriesGetRange({
       dataset: env.DATABENTO_DATASET,
       schema: env.SCREENER_SCHEMA,
       symbols: symbols.all ? 'ALL_SYMBOLS' : symbols.symbols,
       start: args.start,
       end: args.end,
-      signal: ctx.signal,
     });
-    const summary = await feedFiniteSource(range.chunks, {
+    const summary = await feedRecordStream(stream, {
       source: env.SCREENER_SCHEMA,
       writer,
       label,
-      bytesTotal: range.bytesTotal,
       signal: ctx.signal,
       onProgress: (p) => progress.update(p),
     });
