@@ -1,46 +1,180 @@
 #!/usr/bin/env node
-// The local stack behind `pnpm start`: embedded Postgres (or DATABASE_URL), migrations, then the
-// apps, each with its log lines prefixed. Ctrl-C stops everything and leaves no process behind.
+// The local stack behind `pnpm start`: embedded Postgres (or DATABASE_URL) and migrations; the
+// local Databento gateway streaming a generated US-equities session in real time (unless
+// DATABENTO_API_KEY is set); the screener in live mode; the API with the dashboard; the ingest
+// Worker under `wrangler dev`. Logs are prefixed per app. Ctrl-C stops everything.
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ensureDatabase, migrate, startEmbeddedPostgres } from '@timed/db';
+import { generateTradesSession, startLocalGateway, tradesSource } from '@timed/dbn';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const log = (line) => process.stdout.write(`[stack] ${line}\n`);
+const env = process.env;
+const API_PORT = Number(env.PORT ?? 3000);
+const WORKER_PORT = Number(env.TIMED_WORKER_PORT ?? 8787);
+const GATEWAY_PORT = Number(env.TIMED_GATEWAY_PORT ?? 13000);
+const LOCAL_KEY = 'db-localstackkey0000000000000000';
+const WORKER_KEY = env.TIMED_API_KEY ?? 'local-dev-key';
+const COLORS = { stack: 36, gateway: 35, screener: 33, api: 32, ingest: 34 };
+const tty = process.stdout.isTTY;
+
+function prefix(name) {
+  const tag = `[${name}]`.padEnd(11);
+  return tty ? `\x1b[${COLORS[name] ?? 37}m${tag}\x1b[0m` : tag;
+}
+const log = (line) => process.stdout.write(`${prefix('stack')} ${line}\n`);
+
+const children = [];
+
+/** Starts `command` in its own process group with prefixed output. */
+function run(name, command, args, extraEnv) {
+  const child = spawn(command, args, {
+    cwd: root,
+    env: { ...env, ...extraEnv },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) =>
+      process.stdout.write(`${prefix(name)} ${line}\n`),
+    );
+  }
+  child.on('exit', (code, signal) => {
+    if (!stopping) log(`${name} exited (${signal ?? code}); stopping the stack`);
+    void stop(1);
+  });
+  children.push(child);
+  return child;
+}
+
+let stopping = false;
+let pgServer;
+let gateway;
+
+async function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  log('stopping…');
+  const exits = children
+    .filter((c) => c.exitCode === null && c.signalCode === null)
+    .map(
+      (c) =>
+        new Promise((resolve) => {
+          c.once('exit', resolve);
+          try {
+            process.kill(-c.pid, 'SIGTERM');
+          } catch {
+            resolve();
+          }
+          setTimeout(() => {
+            try {
+              process.kill(-c.pid, 'SIGKILL');
+            } catch {}
+            resolve();
+          }, 10_000).unref();
+        }),
+    );
+  await Promise.all(exits);
+  await gateway?.close().catch(() => {});
+  await pgServer?.stop().catch(() => {});
+  log('stopped');
+  process.exit(code);
+}
 
 async function main() {
-  let databaseUrl = process.env.DATABASE_URL;
-  let pgServer;
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  let databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) {
     const dataDir = join(root, '.data', 'postgres');
     mkdirSync(dirname(dataDir), { recursive: true });
     log(`starting embedded Postgres in ${dataDir}`);
-    pgServer = await startEmbeddedPostgres({
-      dataDir,
-      port: Number(process.env.TIMED_PG_PORT ?? 54329),
-    });
+    pgServer = await startEmbeddedPostgres({ dataDir, port: Number(env.TIMED_PG_PORT ?? 54329) });
     databaseUrl = await ensureDatabase(pgServer.url(), 'timed');
   }
   const { applied } = await migrate({ url: databaseUrl, log: (l) => log(l) });
   log(applied.length ? `${applied.length} migration(s) applied` : 'database is up to date');
-  log(`DATABASE_URL=${databaseUrl}`);
-  log('up; press Ctrl-C to stop');
 
-  let stopping = false;
-  const stop = async (signal) => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: stopping`);
-    await pgServer?.stop();
-    process.exit(0);
+  const screenerEnv = {
+    DATABASE_URL: databaseUrl,
+    SCREENER_SCHEMA: env.SCREENER_SCHEMA ?? 'trades',
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  setInterval(() => {}, 1 << 30);
+  if (env.DATABENTO_API_KEY) {
+    log('DATABENTO_API_KEY is set: the screener connects to Databento');
+  } else {
+    // A session that opened 30 minutes ago (so the screener's replay has history) and runs a day.
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
+    const session = generateTradesSession({
+      symbols: Number(env.TIMED_LOCAL_SYMBOLS ?? 300),
+      start: nowNs - 30n * 60n * 1_000_000_000n,
+      end: nowNs + 24n * 3600n * 1_000_000_000n,
+      seed: Number(env.TIMED_LOCAL_SEED ?? 1),
+      tradesPerSecond: Number(env.TIMED_LOCAL_TPS ?? 300),
+    });
+    gateway = await startLocalGateway({
+      apiKey: LOCAL_KEY,
+      port: GATEWAY_PORT,
+      source: tradesSource(session),
+      rate: 'realtime',
+    });
+    log(
+      `local Databento gateway on ${gateway.address}: ${session.instruments.length} symbols, generated trades in real time`,
+    );
+    Object.assign(screenerEnv, {
+      DATABENTO_API_KEY: LOCAL_KEY,
+      DATABENTO_DATASET: 'EQUS.MINI',
+      DATABENTO_LIVE_GATEWAY: gateway.address,
+      SCREENER_SYMBOLS: env.SCREENER_SYMBOLS ?? 'ALL_SYMBOLS',
+    });
+  }
+
+  run('screener', process.execPath, [join(root, 'apps/screener/dist/main.js'), 'run'], screenerEnv);
+  run('api', process.execPath, [join(root, 'apps/api/dist/main.js')], {
+    DATABASE_URL: databaseUrl,
+    PORT: String(API_PORT),
+    HOST: env.HOST ?? '127.0.0.1',
+  });
+  run(
+    'ingest',
+    process.execPath,
+    [
+      join(root, 'apps/ingest/node_modules/wrangler/bin/wrangler.js'),
+      'dev',
+      '--cwd',
+      join(root, 'apps/ingest'),
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(WORKER_PORT),
+      '--persist-to',
+      join(root, '.data', 'wrangler'),
+      '--var',
+      `TIMED_API_KEY:${WORKER_KEY}`,
+      '--show-interactive-dev-session=false',
+    ],
+    { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+  );
+
+  const api = `http://127.0.0.1:${API_PORT}`;
+  const worker = `http://127.0.0.1:${WORKER_PORT}`;
+  log('');
+  log(`dashboard     ${api}/`);
+  log(`API docs      ${api}/docs`);
+  log(`bars          ${api}/bars/AAPL?include_legacy=true`);
+  log(`worker        ${worker}/timed/health`);
+  log('send a TradingView-style webhook:');
+  log(
+    `  curl -X POST '${worker}/timed/ingest?key=${WORKER_KEY}' -H 'content-type: application/json' -d '{"script_version":"2.1.0","ticker":"AAPL","ts":${Date.now()},"price":187.5,"htf_score":42,"ltf_score":-12,"state":"Q1"}'`,
+  );
+  log(`Postgres      ${databaseUrl}`);
+  log('candles appear on the dashboard as each minute closes; Ctrl-C stops everything');
 }
 
 main().catch((err) => {
-  process.stderr.write(`[stack] failed: ${err?.message ?? err}\n`);
-  process.exit(1);
+  process.stderr.write(`${prefix('stack')} failed: ${err?.stack ?? err}\n`);
+  void stop(1);
 });
