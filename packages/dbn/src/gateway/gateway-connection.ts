@@ -194,10 +194,12 @@ export class GatewayConnection {
     }
     const all = this.subs.some((s) => s.symbols.includes('ALL_SYMBOLS'));
     const symbols = all ? undefined : new Set(this.subs.flatMap((s) => s.symbols));
+    // Without a replay start a real-time gateway sends only what happens from now on.
+    const from = start ?? (cfg.rate === 'realtime' ? cfg.nowNs() : undefined);
     const request: GatewayRequest = {
       dataset: cfg.dataset,
       subscriptions: this.subs,
-      start,
+      start: from,
       symbols,
     };
     const feed = cfg.source(request);
@@ -263,7 +265,7 @@ export class GatewayConnection {
     for await (const rec of feed.records) {
       if (!this.live()) return;
       if (allowed && !allowed.has(rec.instrument_id)) continue;
-      if (start !== undefined && rec.ts_event < start) continue;
+      if (from !== undefined && rec.ts_event < from) continue;
       while (this.stalledUntil > Date.now()) {
         await this.sleep(this.stalledUntil - Date.now());
         if (!this.live()) return;

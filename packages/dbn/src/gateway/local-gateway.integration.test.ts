@@ -6,9 +6,11 @@ import {
   type DbnRecord,
   decodeFile,
   fileSource,
+  generateTradesSession,
   LiveClient,
   type LocalGateway,
   startLocalGateway,
+  tradesSource,
 } from '../index.js';
 import { dbnDir, haveFixtures } from '../testing/fixtures.js';
 
@@ -129,6 +131,42 @@ describe.skipIf(!haveFixtures)('local gateway', () => {
       msg: 'Subscription request 7 for trades data succeeded',
     });
     sock.destroy();
+  });
+
+  it('in realtime mode sends no backlog without start, and replays it with start', async () => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const session = generateTradesSession({
+      symbols: 50,
+      start: now - 120_000_000_000n,
+      end: now + 120_000_000_000n,
+      tradesPerSecond: 200,
+    });
+    gateway = await startLocalGateway({
+      apiKey: KEY,
+      source: tradesSource(session),
+      rate: 'realtime',
+    });
+    const connectAt = BigInt(Date.now()) * 1_000_000n;
+    client = new LiveClient({
+      apiKey: KEY,
+      dataset: 'EQUS.MINI',
+      gateway: gateway.address,
+      subscriptions: [{ schema: 'trades', symbols: 'ALL_SYMBOLS' }],
+    });
+    const live = (await collect(client, 60)).filter((r) => r.kind === 'TradeMsg');
+    expect(live.length).toBeGreaterThan(0);
+    expect(live.every((r) => r.ts_event >= connectAt)).toBe(true);
+    await client.close();
+    const replayFrom = now - 60_000_000_000n;
+    client = new LiveClient({
+      apiKey: KEY,
+      dataset: 'EQUS.MINI',
+      gateway: gateway.address,
+      subscriptions: [{ schema: 'trades', symbols: 'ALL_SYMBOLS', start: replayFrom }],
+    });
+    const replay = (await collect(client, 100)).filter((r) => r.kind === 'TradeMsg');
+    expect(replay[0]!.ts_event).toBeGreaterThanOrEqual(replayFrom);
+    expect(replay[0]!.ts_event).toBeLessThan(connectAt);
   });
 
   it('rejects a bad key and a wrong dataset with success=0', async () => {
