@@ -9,6 +9,7 @@ import type { WebhookPayloadInput } from '@timed/schema';
 import type { CoordinatorStatus } from '../src/coordinator/types.js';
 import worker from '../src/index.js';
 import { COORDINATOR_NAME } from '../src/ingest/coordinator-client.js';
+import { resetIngestNotes } from '../src/ingest/ingest-notes.js';
 import { resetVersionCache } from '../src/ingest/version-gate.js';
 import { type KvOpRecord, setKvObserver } from '../src/kv/kv-store.js';
 
@@ -138,6 +139,7 @@ export async function freshStart(): Promise<void> {
   // A Durable Object instance can outlive the deletion of its storage: drop it too.
   await abortAllDurableObjects();
   resetVersionCache();
+  resetIngestNotes();
   await clearReceived();
 }
 

@@ -169,30 +169,34 @@ export class VersionCoordinator extends DurableObject<RawEnv> {
     };
   }
 
-  /** Records a handled payload: index membership, last-ingest time, stale/mismatch counters. */
-  async recordIngest(note: IngestNote): Promise<GateState> {
-    if (note.kind === 'stale') {
-      this.s.staleRejected++;
-    } else {
-      const s = this.s.version;
-      const current =
-        s === null || compareSemver(note.version, s) >= 0 || isPatchOnlyChange(note.version, s);
-      // A late write of an older version (an isolate's cache had not expired yet) is not indexed.
-      if (current && this.store.addTicker(note.ticker, note.atMs)) this.s.flush.indexGen++;
-      this.s.lastIngestMs = Math.max(this.s.lastIngestMs ?? 0, note.atMs);
-      if (s !== null && note.version !== s) {
-        const m = this.s.mismatch;
-        this.s.mismatch = {
-          version: note.version,
-          ticker: note.ticker,
-          count: (m?.count ?? 0) + 1,
-          lastSeenMs: note.atMs,
-        };
-      }
-    }
+  /** Records handled payloads: index membership, last-ingest time, stale/mismatch counters. */
+  async recordIngests(notes: IngestNote[]): Promise<GateState> {
+    for (const note of notes) this.record(note);
     this.save();
     await this.scheduleAlarm();
     return this.gateState();
+  }
+
+  private record(note: IngestNote): void {
+    if (note.kind === 'stale') {
+      this.s.staleRejected++;
+      return;
+    }
+    const s = this.s.version;
+    const current =
+      s === null || compareSemver(note.version, s) >= 0 || isPatchOnlyChange(note.version, s);
+    // A late write of an older version (an isolate's cache had not expired yet) is not indexed.
+    if (current && this.store.addTicker(note.ticker, note.atMs)) this.s.flush.indexGen++;
+    this.s.lastIngestMs = Math.max(this.s.lastIngestMs ?? 0, note.atMs);
+    if (s !== null && note.version !== s) {
+      const m = this.s.mismatch;
+      this.s.mismatch = {
+        version: note.version,
+        ticker: note.ticker,
+        count: (m?.count ?? 0) + 1,
+        lastSeenMs: note.atMs,
+      };
+    }
   }
 
   /** Starts a manual purge of every per-ticker key and the index; runs its first slice now. */

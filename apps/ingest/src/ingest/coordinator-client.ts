@@ -48,9 +48,12 @@ export class CoordinatorClient {
     return this.call('state', async () => (await this.stub.state()) as GateState);
   }
 
-  /** Reports a handled payload; answers with the current version state. */
-  recordIngest(note: IngestNote): Promise<GateState> {
-    return this.call('recordIngest', async () => (await this.stub.recordIngest(note)) as GateState);
+  /** Reports handled payloads; answers with the current version state. */
+  recordIngests(notes: IngestNote[]): Promise<GateState> {
+    return this.call(
+      'recordIngests',
+      async () => (await this.stub.recordIngests(notes)) as GateState,
+    );
   }
 
   /** Starts a manual purge. */

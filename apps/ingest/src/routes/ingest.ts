@@ -2,6 +2,7 @@ import { describeIssues, MAX_WEBHOOK_BYTES, WebhookPayload } from '@timed/schema
 import { requireApiKey } from '../http/auth.js';
 import { parseJsonBody, readBodyText } from '../http/body.js';
 import { HttpError, json } from '../http/errors.js';
+import { noteIngest } from '../ingest/ingest-notes.js';
 import { storePayload } from '../ingest/store-payload.js';
 import type { Router } from '../router.js';
 
@@ -22,11 +23,11 @@ export function registerIngest(router: Router): void {
     const receivedAt = Date.now();
 
     if (decision.kind === 'stale') {
-      c.exec.waitUntil(
-        c.coordinator
-          .recordIngest({ kind: 'stale', ticker: payload.ticker, version, atMs: receivedAt })
-          .then((state) => c.gate.remember(state, receivedAt))
-          .catch(logBackgroundError),
+      noteIngest(
+        { kind: 'stale', ticker: payload.ticker, version, atMs: receivedAt },
+        c.coordinator,
+        c.gate,
+        (p) => c.exec.waitUntil(p),
       );
       throw new HttpError(
         409,
@@ -44,12 +45,11 @@ export function registerIngest(router: Router): void {
       trailLength: c.env.trailLength,
     });
     // Index membership and last-ingest time are kept by the coordinator, off the response path.
-    const askedAt = Date.now();
-    c.exec.waitUntil(
-      c.coordinator
-        .recordIngest({ kind: 'stored', ticker: payload.ticker, version, atMs: receivedAt })
-        .then((state) => c.gate.remember(state, askedAt))
-        .catch(logBackgroundError),
+    noteIngest(
+      { kind: 'stored', ticker: payload.ticker, version, atMs: receivedAt },
+      c.coordinator,
+      c.gate,
+      (p) => c.exec.waitUntil(p),
     );
     return json(
       {
@@ -66,10 +66,4 @@ export function registerIngest(router: Router): void {
       { 'x-timed-kv-ops': `reads=${c.kv.reads}, writes=${c.kv.writes}, lists=${c.kv.lists}` },
     );
   });
-}
-
-function logBackgroundError(error: unknown): void {
-  console.error(
-    JSON.stringify({ level: 'error', msg: 'recording the ingest failed', error: String(error) }),
-  );
 }
