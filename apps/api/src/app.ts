@@ -8,6 +8,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Db } from '@timed/db';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
+import { BarsPageCache } from './bars-cache.js';
 import { installErrorHandling } from './errors.js';
 import { openApiTransform } from './json-schema.js';
 import { registerBars } from './routes/bars.js';
@@ -29,6 +30,8 @@ export interface AppOptions {
   trustProxy?: boolean;
   /** Seconds a 503 asks clients to wait (default 5). */
   retryAfterSeconds?: number;
+  /** Micro-cache of identical bar queries, in ms (default 0: off). */
+  barsCacheTtlMs?: number;
 }
 
 /** Where the built dashboard lives relative to this module, in a bundle or in the sources. */
@@ -87,7 +90,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  registerBars(app, { db: options.db });
+  registerBars(app, {
+    db: options.db,
+    cache: new BarsPageCache({ ttlMs: options.barsCacheTtlMs ?? 0 }),
+  });
   registerHealth(app, { db: options.db, retryAfterSeconds });
   registerMigrationStatus(app, { db: options.db });
   await registerDashboard(app, { publicDir: options.publicDir ?? defaultPublicDir() });

@@ -26,6 +26,8 @@ export const Env = z.object({
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1).default(60_000),
   /** Trust X-Forwarded-For (behind a proxy), so rate limits apply per real client. */
   TRUST_PROXY: flag.default(false),
+  /** Identical /bars queries within this many ms share one database read; 0 = off. */
+  BARS_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   /** Seconds a 503 (database unreachable) tells clients to wait. */
   RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).default(5),

@@ -43,6 +43,7 @@ async function serve(
     rateLimit: { max: env.RATE_LIMIT_MAX, timeWindowMs: env.RATE_LIMIT_WINDOW_MS },
     trustProxy: env.TRUST_PROXY,
     retryAfterSeconds: env.RETRY_AFTER_SECONDS,
+    barsCacheTtlMs: env.BARS_CACHE_TTL_MS,
   });
   installGracefulShutdown({
     log,

@@ -288,3 +288,24 @@ describe('bad input', () => {
     }
   });
 });
+
+describe('micro-cache (BARS_CACHE_TTL_MS)', () => {
+  it('serves an identical query from memory within the TTL, byte for byte, other queries fresh', async () => {
+    const cached = await buildApp({ db, barsCacheTtlMs: 60_000 });
+    try {
+      const url = '/bars/CACHE?start=2025-10-22';
+      await upsertBars(db, walk('CACHE', Date.parse('2025-10-22T14:00:00Z'), 2, { seed: 8 }));
+      const first = await cached.inject({ method: 'GET', url });
+      await upsertBars(db, walk('CACHE', Date.parse('2025-10-22T14:02:00Z'), 1, { seed: 9 }));
+      const second = await cached.inject({ method: 'GET', url });
+      expect(second.body).toBe(first.body);
+      expect(first.json<BarsBody>().bars).toHaveLength(2);
+      const other = await cached.inject({ method: 'GET', url: `${url}&limit=10` });
+      expect(other.json<BarsBody>().bars).toHaveLength(3);
+      const csv = await cached.inject({ method: 'GET', url: `${url}&limit=10&format=csv` });
+      expect(parseCsv(csv.body).bars).toEqual(other.json<BarsBody>().bars);
+    } finally {
+      await cached.close();
+    }
+  });
+});

@@ -2,6 +2,7 @@ import { type Db, DbError, decodeBarsCursor, queryBarsAtInterval } from '@timed/
 import { BarsQuery, BarsResponse, ErrorBody } from '@timed/schema';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { BarsPageCache } from '../bars-cache.js';
 import { barsToCsv } from '../bars-csv.js';
 import { invalidParameter } from '../errors.js';
 import { responseSchema } from '../json-schema.js';
@@ -11,7 +12,7 @@ const barsJson = responseSchema(BarsResponse, 'Bars in ascending time; CSV with 
 const errorJson = responseSchema(ErrorBody);
 
 /** `GET /bars/:symbol`: a page of bars (1m stored, or aggregated in SQL), JSON or CSV. */
-export function registerBars(app: FastifyInstance, deps: { db: Db }): void {
+export function registerBars(app: FastifyInstance, deps: { db: Db; cache: BarsPageCache }): void {
   app.withTypeProvider<ZodTypeProvider>().get(
     '/bars/:symbol',
     {
@@ -38,7 +39,7 @@ export function registerBars(app: FastifyInstance, deps: { db: Db }): void {
           throw err;
         }
       }
-      const page = await queryBarsAtInterval(deps.db, {
+      const options = {
         symbol,
         start: q.start,
         end: q.end,
@@ -46,13 +47,30 @@ export function registerBars(app: FastifyInstance, deps: { db: Db }): void {
         limit: q.limit,
         cursor: q.cursor,
         interval: q.interval,
-      });
+      };
+      const key = [
+        symbol,
+        q.start?.getTime(),
+        q.end?.getTime(),
+        q.include_legacy,
+        q.limit,
+        q.cursor,
+        q.interval,
+      ].join('|');
+      const page = await deps.cache.get(key, () => queryBarsAtInterval(deps.db, options));
       if (q.format === 'csv') {
         if (page.nextCursor) reply.header('x-next-cursor', page.nextCursor);
-        return reply.type('text/csv; charset=utf-8').send(barsToCsv(page.bars));
+        page.csv ??= barsToCsv(page.bars);
+        return reply.type('text/csv; charset=utf-8').send(page.csv);
       }
-      // Rows go to the compiled serializer as they are: numeric text -> JSON numbers, Date -> ISO.
-      return { symbol, bars: page.bars, next_cursor: page.nextCursor };
+      // Rows go to the route's compiled serializer as they are (numeric text -> JSON numbers,
+      // Date -> ISO); the body is kept with the page so a cached page is serialised only once.
+      page.json ??= reply.serialize({
+        symbol,
+        bars: page.bars,
+        next_cursor: page.nextCursor,
+      }) as string;
+      return reply.type('application/json; charset=utf-8').send(page.json);
     },
   );
 }

@@ -1,0 +1,71 @@
+import type { StoredBar } from '@timed/db';
+import { describe, expect, it } from 'vitest';
+import { type BarsPage, BarsPageCache } from './bars-cache.js';
+
+const page = (n: number): BarsPage => ({
+  bars: Array.from({ length: n }, () => ({}) as StoredBar),
+  nextCursor: null,
+});
+
+describe('BarsPageCache', () => {
+  it('shares one load between identical queries within the TTL, then loads again', async () => {
+    let t = 0;
+    let loads = 0;
+    const cache = new BarsPageCache({ ttlMs: 1000, now: () => t });
+    const load = async () => {
+      loads++;
+      return page(1);
+    };
+    const [a, b] = await Promise.all([cache.get('k', load), cache.get('k', load)]);
+    expect(a).toBe(b);
+    t = 999;
+    await cache.get('k', load);
+    expect(loads).toBe(1);
+    t = 1000;
+    await cache.get('k', load);
+    expect(loads).toBe(2);
+    await cache.get('other', load);
+    expect(loads).toBe(3);
+  });
+
+  it('never keeps failures or oversized pages, and loads every time when off', async () => {
+    let loads = 0;
+    const cache = new BarsPageCache({ ttlMs: 1000, maxBars: 10, now: () => 0 });
+    await expect(
+      cache.get('bad', async () => {
+        loads++;
+        throw new Error('down');
+      }),
+    ).rejects.toThrow('down');
+    await cache.get('bad', async () => {
+      loads++;
+      return page(1);
+    });
+    expect(loads).toBe(2);
+    const big = async () => {
+      loads++;
+      return page(11);
+    };
+    await cache.get('big', big);
+    await cache.get('big', big);
+    expect(loads).toBe(4);
+    const off = new BarsPageCache({ ttlMs: 0 });
+    const a = await off.get('k', async () => page(1));
+    const b = await off.get('k', async () => page(1));
+    expect(a).not.toBe(b);
+  });
+
+  it('drops the oldest pages beyond maxEntries', async () => {
+    let loads = 0;
+    const cache = new BarsPageCache({ ttlMs: 1000, maxEntries: 2, now: () => 0 });
+    const load = async () => {
+      loads++;
+      return page(1);
+    };
+    await cache.get('a', load);
+    await cache.get('b', load);
+    await cache.get('c', load);
+    await cache.get('a', load);
+    expect(loads).toBe(4);
+  });
+});
