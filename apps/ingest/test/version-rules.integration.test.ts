@@ -141,16 +141,30 @@ describe('version rules (S stored, E = 2.2.0 expected, P payload)', () => {
     expect((await status()).stored).toBe('2.2.0');
   });
 
-  it('a warm isolate answers P = S from its cache with at most 1 KV read and 4 writes', async () => {
+  it('a warm isolate answers P = S from its cache with 1 KV read and 2 to 4 writes', async () => {
     await ingestOk('AAPL', '2.2.0');
     await settle();
     const recorder = new KvRecorder().install();
-    const res = await ingest(alert('AAPL', '2.2.0', { ts: 1_704_067_320_000, state: 'Q3' }));
+    // State and momentum both changed: latest, trail, momentum, prevstate.
+    const changed = alert('AAPL', '2.2.0', {
+      ts: 1_704_067_320_000,
+      state: 'Q3',
+      momentum: { elite: false },
+    });
+    const res = await ingest(changed);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-timed-kv-ops')).toBe('reads=1, writes=4, lists=0');
+    // Nothing but the scores changed: latest and trail only.
+    const typical = await ingest({ ...changed, ts: 1_704_067_380_000, score: 1 });
+    expect(typical.headers.get('x-timed-kv-ops')).toBe('reads=1, writes=2, lists=0');
     const mine = recorder.ops.filter((o) => o.scope.startsWith('fetch#'));
-    expect(mine.filter((o) => o.kind === 'get')).toHaveLength(1);
-    expect(mine.filter((o) => o.kind === 'put' || o.kind === 'delete')).toHaveLength(4);
+    expect(mine.filter((o) => o.kind === 'get')).toHaveLength(2);
+    expect(mine.filter((o) => o.kind === 'put' || o.kind === 'delete')).toHaveLength(6);
+    expect(recorder.ops.filter((o) => o.kind === 'list')).toEqual([]);
+    expect(await env.TIMED_KV.get('timed:momentum:AAPL', 'json')).toMatchObject({
+      elite: false,
+      since: 1_704_067_320_000,
+    });
   });
 
   it('an identical alert delivered twice is stored once', async () => {

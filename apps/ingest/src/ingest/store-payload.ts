@@ -36,8 +36,9 @@ export interface StoreInput {
 }
 
 /**
- * Writes one alert: latest, trail, momentum (when present) and prevstate (when the state changed),
- * each tagged with its data version. Reads only the trail (1 KV read) and writes at most 4 keys.
+ * Writes one alert: latest, trail, momentum (when present and changed) and prevstate (when the
+ * state changed), each tagged with its data version. Reads only the trail (1 KV read) and writes
+ * at most 4 keys; a typical alert writes 2 (latest and trail).
  */
 export async function storePayload(kv: KvStore, input: StoreInput): Promise<StoreOutcome> {
   const { payload, version, fresh, receivedAt } = input;
@@ -51,7 +52,9 @@ export async function storePayload(kv: KvStore, input: StoreInput): Promise<Stor
     if (stored.meta && isPatchOnlyChange(stored.meta.v, version)) trail = readTrail(stored.value);
   }
   const previous = lastState(trail);
-  const placed = placeInTrail(trail, toTrailPoint(payload, receivedAt), input.trailLength);
+  const point = toTrailPoint(payload, receivedAt);
+  const previousMomentum = trail.at(-1)?.m;
+  const placed = placeInTrail(trail, point, input.trailLength);
   if (placed.kind === 'duplicate') return { duplicate: true, late: false, transition: null };
   if (placed.kind === 'insert') {
     await kv.put(KEYS.trail(ticker), JSON.stringify(placed.trail), { meta });
@@ -62,10 +65,11 @@ export async function storePayload(kv: KvStore, input: StoreInput): Promise<Stor
     kv.put(KEYS.latest(ticker), JSON.stringify({ ...payload, ingestedAt: receivedAt }), { meta }),
     kv.put(KEYS.trail(ticker), JSON.stringify(placed.trail), { meta }),
   ];
-  if (payload.momentum) {
-    const value = { ticker, ts: payload.ts, ...payload.momentum };
+  // Momentum data changes slowly: rewrite it only when it differs from the previous alert's.
+  if (payload.momentum && (fresh || trail.length === 0 || point.m !== previousMomentum)) {
+    const value = { ticker, since: payload.ts, ...payload.momentum };
     writes.push(kv.put(KEYS.momentum(ticker), JSON.stringify(value), { meta }));
-  } else if (fresh) {
+  } else if (fresh && !payload.momentum) {
     writes.push(kv.delete(KEYS.momentum(ticker)));
   }
   let transition: Transition | null = null;

@@ -9,6 +9,8 @@ export interface TrailPoint {
   ltf_score?: number;
   state?: string;
   elite?: boolean;
+  /** The momentum data as stored (JSON), to write timed:momentum only when it changes. */
+  m?: string;
   /** When the Worker stored it (epoch ms). */
   at: number;
 }
@@ -21,7 +23,10 @@ export function toTrailPoint(p: WebhookPayload, at: number): TrailPoint {
   if (p.htf_score !== undefined) point.htf_score = p.htf_score;
   if (p.ltf_score !== undefined) point.ltf_score = p.ltf_score;
   if (p.state !== undefined) point.state = p.state;
-  if (p.momentum !== undefined) point.elite = p.momentum.elite;
+  if (p.momentum !== undefined) {
+    point.elite = p.momentum.elite;
+    point.m = JSON.stringify(p.momentum);
+  }
   return point;
 }
 
@@ -34,7 +39,7 @@ export function samePoint(a: TrailPoint, b: TrailPoint): boolean {
     a.htf_score === b.htf_score &&
     a.ltf_score === b.ltf_score &&
     a.state === b.state &&
-    a.elite === b.elite
+    a.m === b.m
   );
 }
 
