@@ -34,9 +34,9 @@ function run(
   const agg = new BarAggregator({
     source,
     symbolOf: (id, minute) => dec.symbols.get(id, BigInt(minute) * MIN),
-    onBars: (b, minute) => {
-      bars.push(...b);
-      emits.push(minute);
+    onBars: (closed) => {
+      bars.push(...closed.toBarInputs());
+      emits.push(closed.minute);
     },
   });
   const visit = (c: Parameters<BarAggregator['handle']>[0]) => agg.handle(c);
@@ -78,7 +78,7 @@ describe('BarAggregator (trades)', () => {
     const agg = new BarAggregator({
       source: 'trades',
       symbolOf: (id) => dec.symbols.get(id),
-      onBars: (b) => bars.push(...b),
+      onBars: (closed) => bars.push(...closed.toBarInputs()),
     });
     for (const r of [...dec.push(s.bytes), ...dec.end()]) agg.handleRecord(r);
     agg.closeAll();
@@ -92,7 +92,7 @@ describe('BarAggregator (trades)', () => {
     const agg = new BarAggregator({
       source: 'trades',
       symbolOf: (id) => dec.symbols.get(id),
-      onBars: (b) => bars.push(...b),
+      onBars: (closed) => bars.push(...closed.toBarInputs()),
     });
     const onBatch = (b: Parameters<BarAggregator['handleBatch']>[0]) => agg.handleBatch(b);
     for (let i = 0; i < s.bytes.length; i += 1000)
@@ -145,7 +145,9 @@ describe('BarAggregator (trades)', () => {
     const agg = new BarAggregator({
       source: 'trades',
       symbolOf: () => 'AAPL',
-      onBars: (_b, m) => emitted.push(m),
+      onBars: (closed) => {
+        emitted.push(closed.minute);
+      },
     });
     const feed = (recs: EncodableRecord[]) => {
       const dec = new DbnDecoder();
@@ -178,7 +180,9 @@ describe('BarAggregator live behaviour', () => {
     const agg = new BarAggregator({
       source: 'trades',
       symbolOf: (id) => `S${id}`,
-      onBars: (bars, minute) => emits.push({ minute, bars }),
+      onBars: (closed) => {
+        emits.push({ minute: closed.minute, bars: closed.toBarInputs() });
+      },
       now: () => now,
     });
     const send = (recs: EncodableRecord[]) => {
@@ -195,6 +199,7 @@ describe('BarAggregator live behaviour', () => {
     const t0ms = Number(T0 / 1_000_000n);
     setNow(t0ms + 10_000);
     send([t(1, T0 + 10_000_000_000n, 5)]);
+    agg.tick(2_000); // ticks run every 500 ms in the daemon
     setNow(t0ms + 61_000);
     agg.tick(2_000);
     expect(emits).toEqual([]);
@@ -216,6 +221,7 @@ describe('BarAggregator live behaviour', () => {
     const t0ms = Number(T0 / 1_000_000n);
     setNow(t0ms);
     send([t(1, T0, 5)]);
+    agg.tick(2_000);
     setNow(t0ms + 70_000);
     agg.tick(2_000);
     send([heartbeat(T0 + MIN + 5n)]);

@@ -33,7 +33,7 @@ export interface BarAggregatorOptions {
   /** Symbol of an instrument id for the bar of `minute` (epoch minute); undefined when unknown. */
   symbolOf: (instrumentId: number, minute: number) => string | undefined;
   /** Receives the bars of a minute when it closes (or a provisional snapshot of it). */
-  onBars: (bars: BarInput[], minute: number) => void;
+  onBars: (bars: ClosedBars) => void;
   /** Receives symbols refused once each (unmapped ids, invalid symbols). */
   onUnmapped?: (instrumentId: number, symbol: string | undefined) => void;
   /** Wall clock in ms (tests drive it). */
@@ -43,6 +43,7 @@ export interface BarAggregatorOptions {
 const RTYPE_TRADE = 0x00;
 const RTYPE_MBP1 = 0x01;
 const RTYPE_SYSTEM = 0x17;
+const RTYPE_SYMBOL_MAPPING = 0x16;
 const SYSTEM_HEARTBEAT = 0;
 const SYSTEM_END_OF_INTERVAL = 4;
 const NO_MINUTE = -1;
@@ -85,9 +86,14 @@ export class BarAggregator {
   private minute = NO_MINUTE;
   /** Records in minutes below this are dropped (set by resync). */
   private dropBefore = NO_MINUTE;
-  /** Stream clock in ms and the wall time it was last advanced at. */
-  private clockMs = 0;
+  /** Stream clock: the latest (minute, ns offset) seen; always the open minute once set. */
+  private clockMinute = 0;
+  private clockOff = 0;
+  /** Stream clock at the last tick() that saw it move, and the wall time of that tick. */
+  private tickClockMs = 0;
   private clockWallMs = 0;
+  /** Bumped on every SymbolMappingMsg: cached symbols are resolved again. */
+  private mappingVersion = 0;
   private snapshotted = false;
   private changedSinceSnapshot = false;
   /** Generation of the open minute's state; a slot belongs to the open minute iff stamped so. */
@@ -100,6 +106,8 @@ export class BarAggregator {
   private capacity = 0;
   private stamp = new Int32Array(0);
   private symbol: (string | null)[] = [];
+  private symDay = new Int32Array(0);
+  private symVersion = new Int32Array(0);
   private open = new Float64Array(0);
   private high = new Float64Array(0);
   private low = new Float64Array(0);
@@ -128,7 +136,7 @@ export class BarAggregator {
 
   /** Stream clock (ms) of the last record or heartbeat seen; 0 before any. */
   get streamClockMs(): number {
-    return this.clockMs;
+    return this.clockMinute === 0 ? 0 : this.clockMinute * 60_000 + Math.floor(this.clockOff / 1e6);
   }
 
   /**
@@ -149,6 +157,8 @@ export class BarAggregator {
       if (this.source === 'mbp-1') this.quote(c.view, c.offset);
     } else if (rtype === RTYPE_SYSTEM) {
       this.system(c);
+    } else if (rtype === RTYPE_SYMBOL_MAPPING) {
+      this.mappingVersion++;
     }
   }
 
@@ -165,6 +175,8 @@ export class BarAggregator {
         else this.quote(view, o);
       } else if (rtype === RTYPE_SYSTEM) {
         this.systemAt(bytes, view, o, bytes[o]! << 2);
+      } else if (rtype === RTYPE_SYMBOL_MAPPING) {
+        this.mappingVersion++;
       }
     }
   }
@@ -190,6 +202,8 @@ export class BarAggregator {
         return;
       }
       this.addQuote(r.instrument_id, Number(bid_px), Number(ask_px));
+    } else if (r.kind === 'SymbolMappingMsg') {
+      this.mappingVersion++;
     } else if (r.kind === 'SystemMsg') {
       const code = r.code !== undefined && r.code !== 255 ? r.code : textCode(r.msg);
       if (code !== SYSTEM_HEARTBEAT && code !== SYSTEM_END_OF_INTERVAL) return;
@@ -263,7 +277,7 @@ export class BarAggregator {
     ts.split(hi, lo);
     const m = ts.minute;
     if (m === this.minute) {
-      this.noteClock(m, ts.offset);
+      if (ts.offset > this.clockOff) this.clockOff = ts.offset;
       return true;
     }
     if (m < this.dropBefore) {
@@ -279,10 +293,9 @@ export class BarAggregator {
   }
 
   private noteClock(minute: number, offset: number): void {
-    const ms = minute * 60_000 + Math.floor(offset / 1e6);
-    if (ms > this.clockMs) {
-      this.clockMs = ms;
-      this.clockWallMs = this.now();
+    if (minute > this.clockMinute || (minute === this.clockMinute && offset > this.clockOff)) {
+      this.clockMinute = minute;
+      this.clockOff = offset;
     }
   }
 
@@ -302,17 +315,23 @@ export class BarAggregator {
     if (slot < 0) slot = this.newSlot(id);
     const off = this.ts.offset;
     if (this.stamp[slot] !== this.epoch) {
-      const sym = this.symbolOf(id, this.minute);
-      if (sym === undefined || !this.validSymbol(sym)) {
-        this.stats.unmapped++;
-        if (!this.refused.has(id)) {
-          this.refused.add(id);
-          this.onUnmapped?.(id, sym);
+      // Symbols change only with a new UTC date (file mappings) or a SymbolMappingMsg.
+      const day = Math.floor(this.minute / 1440);
+      if (this.symDay[slot] !== day || this.symVersion[slot] !== this.mappingVersion) {
+        const sym = this.symbolOf(id, this.minute);
+        if (sym === undefined || (sym !== this.symbol[slot] && !this.validSymbol(sym))) {
+          this.stats.unmapped++;
+          if (!this.refused.has(id)) {
+            this.refused.add(id);
+            this.onUnmapped?.(id, sym);
+          }
+          return;
         }
-        return;
+        this.symbol[slot] = sym;
+        this.symDay[slot] = day;
+        this.symVersion[slot] = this.mappingVersion;
       }
       this.stamp[slot] = this.epoch;
-      this.symbol[slot] = sym;
       this.open[slot] = price;
       this.high[slot] = price;
       this.low[slot] = price;
@@ -369,9 +388,14 @@ export class BarAggregator {
       b.set(a);
       return b;
     };
-    const stamp = new Int32Array(capacity).fill(-1);
-    stamp.set(this.stamp);
-    this.stamp = stamp;
+    const i32 = (a: Int32Array) => {
+      const b = new Int32Array(capacity).fill(-1);
+      b.set(a);
+      return b;
+    };
+    this.stamp = i32(this.stamp);
+    this.symDay = i32(this.symDay);
+    this.symVersion = i32(this.symVersion);
     this.open = f64(this.open);
     this.high = f64(this.high);
     this.low = f64(this.low);
@@ -391,32 +415,24 @@ export class BarAggregator {
     this.changedSinceSnapshot = false;
   }
 
-  /** Emits the open minute's bars (final unless `provisional`). */
+  /** Emits the open minute's bars (final unless `provisional`) as a columnar copy. */
   private emit(provisional: boolean): void {
     if (!provisional && this.snapshotted && !this.changedSinceSnapshot) return;
     const n = this.touchedLen;
     if (n === 0) return;
-    const bars = new Array<BarInput>(n);
-    const timestamp = new Date(this.minute * 60_000);
-    const divisor = this.source === 'mbp-1' ? 2 : 1;
-    const dataSource = this.source;
+    const out = new ClosedBars(this.minute, this.source, n);
     for (let i = 0; i < n; i++) {
       const s = this.touched[i]!;
-      bars[i] = {
-        symbol: this.symbol[s]!,
-        timestamp,
-        open: unitsToDecimal(this.open[s]!, divisor),
-        high: unitsToDecimal(this.high[s]!, divisor),
-        low: unitsToDecimal(this.low[s]!, divisor),
-        close: unitsToDecimal(this.close[s]!, divisor),
-        volume: this.volume[s]!,
-        trade_count: this.count[s]!,
-        is_legacy: false,
-        data_source: dataSource,
-      };
+      out.symbol[i] = this.symbol[s]!;
+      out.open[i] = this.open[s]!;
+      out.high[i] = this.high[s]!;
+      out.low[i] = this.low[s]!;
+      out.close[i] = this.close[s]!;
+      out.volume[i] = this.volume[s]!;
+      out.count[i] = this.count[s]!;
     }
     this.stats.barsEmitted += n;
-    this.onBars(bars, this.minute);
+    this.onBars(out);
   }
 
   /**
@@ -425,8 +441,15 @@ export class BarAggregator {
    * minute stays open: later records amend it and it is emitted again when the stream closes it.
    */
   tick(graceMs: number): void {
+    const now = this.now();
+    const clock = this.streamClockMs;
+    if (clock !== this.tickClockMs) {
+      // Ticks run often (500 ms): the wall time the clock last moved is known that closely.
+      this.tickClockMs = clock;
+      this.clockWallMs = now;
+    }
     if (this.minute === NO_MINUTE || this.snapshotted || this.touchedLen === 0) return;
-    const estimate = this.clockMs + (this.now() - this.clockWallMs);
+    const estimate = clock + (now - this.clockWallMs);
     if (estimate < (this.minute + 1) * 60_000 + graceMs) return;
     this.emit(true);
     this.snapshotted = true;
@@ -454,6 +477,67 @@ export class BarAggregator {
   resumeStartNs(): bigint | undefined {
     const m = this.resumeMinute;
     return m === undefined ? undefined : minuteStartNs(m);
+  }
+}
+
+/**
+ * The bars of one minute, columnar (prices in 1e-9 units, or bid+ask sums in mbp-1 mode):
+ * cheap to produce on the hot path; `toBarInputs()` formats them for `upsertBars`.
+ */
+export class ClosedBars {
+  readonly symbol: string[];
+  readonly open: Float64Array;
+  readonly high: Float64Array;
+  readonly low: Float64Array;
+  readonly close: Float64Array;
+  readonly volume: Float64Array;
+  readonly count: Float64Array;
+
+  constructor(
+    /** Epoch minute of the bars' open time. */
+    readonly minute: number,
+    readonly source: BarSource,
+    readonly length: number,
+  ) {
+    this.symbol = new Array<string>(length);
+    this.open = new Float64Array(length);
+    this.high = new Float64Array(length);
+    this.low = new Float64Array(length);
+    this.close = new Float64Array(length);
+    this.volume = new Float64Array(length);
+    this.count = new Float64Array(length);
+  }
+
+  /** The bars as `upsertBars` takes them: exact decimal prices, is_legacy false, data_source. */
+  toBarInputs(): BarInput[] {
+    const n = this.length;
+    const bars = new Array<BarInput>(n);
+    const timestamp = new Date(this.minute * 60_000);
+    const divisor = this.source === 'mbp-1' ? 2 : 1;
+    for (let i = 0; i < n; i++) {
+      const o = this.open[i]!;
+      const h = this.high[i]!;
+      const l = this.low[i]!;
+      const c = this.close[i]!;
+      // Many bars repeat a price (single-trade bars are all one): format each value once.
+      const open = unitsToDecimal(o, divisor);
+      const high = h === o ? open : unitsToDecimal(h, divisor);
+      const low = l === o ? open : l === h ? high : unitsToDecimal(l, divisor);
+      const close = c === o ? open : c === h ? high : c === l ? low : unitsToDecimal(c, divisor);
+      bars[i] = {
+        symbol: this.symbol[i]!,
+        timestamp,
+        open,
+        high,
+        low,
+        close,
+        volume: this.volume[i]!,
+        trade_count: this.count[i]!,
+        is_legacy: false,
+        data_source: this.source,
+      };
+    }
+    return bars;
   }
 }
 

@@ -17,6 +17,11 @@ export interface BarWriterOptions {
   retryMaxMs?: number;
   /** False while writing is not allowed (e.g. the single-writer lock is being re-acquired). */
   canWrite?: () => boolean;
+  /**
+   * Batches in flight at once (default 1, which keeps write order: a bar re-emitted later always
+   * wins). More only for sources that emit each bar once (replay, backfill).
+   */
+  concurrency?: number;
 }
 
 /** Counters of the writer. */
@@ -57,11 +62,11 @@ export class BarWriter {
   private queue: BarInput[][] = [];
   private head = 0;
   private count = 0;
-  private running = false;
+  private running = 0;
   private warned = false;
   private outageSince: number | undefined;
   private waiters: Array<() => void> = [];
-  private wake: (() => void) | undefined;
+  private readonly wakes = new Set<() => void>();
   private closed = false;
 
   constructor(options: BarWriterOptions) {
@@ -72,6 +77,7 @@ export class BarWriter {
       retryMinMs: 250,
       retryMaxMs: 5_000,
       canWrite: () => true,
+      concurrency: 1,
       ...options,
     };
     this.log = options.logger;
@@ -146,7 +152,7 @@ export class BarWriter {
   /** Stops retrying (queued bars stay unwritten). */
   close(): void {
     this.closed = true;
-    this.wake?.();
+    for (const w of [...this.wakes]) w();
   }
 
   private outageMs(): number {
@@ -159,54 +165,55 @@ export class BarWriter {
     for (const f of w) f();
   }
 
+  /** Takes the next batch off the queue (its bars stay counted until written). */
   private take(): BarInput[] {
     const { batchSize } = this.opts;
-    const first = this.queue[this.head]!;
-    if (first.length <= batchSize && this.head + 1 === this.queue.length) return first;
     const out: BarInput[] = [];
-    for (let i = this.head; i < this.queue.length && out.length < batchSize; i++) {
-      const chunk = this.queue[i]!;
-      if (out.length + chunk.length <= batchSize) {
+    while (this.head < this.queue.length && out.length < batchSize) {
+      const chunk = this.queue[this.head]!;
+      if (out.length === 0 && chunk.length <= batchSize) {
+        this.head++;
+        this.compact();
+        return chunk;
+      }
+      const room = batchSize - out.length;
+      if (chunk.length <= room) {
         for (const b of chunk) out.push(b);
-      } else if (out.length === 0) {
-        return chunk.slice(0, batchSize);
+        this.head++;
       } else {
-        break;
+        for (let i = 0; i < room; i++) out.push(chunk[i]!);
+        this.queue[this.head] = chunk.slice(room);
       }
     }
+    this.compact();
     return out;
   }
 
-  private remove(n: number): void {
-    let left = n;
-    while (left > 0) {
-      const chunk = this.queue[this.head]!;
-      if (chunk.length <= left) {
-        left -= chunk.length;
-        this.head++;
-      } else {
-        this.queue[this.head] = chunk.slice(left);
-        left = 0;
-      }
-    }
+  private compact(): void {
     if (this.head > 1024 || this.head === this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
-    this.count -= n;
+  }
+
+  /** Puts a batch back at the front of the queue (after a failed write). */
+  private putBack(batch: BarInput[]): void {
+    this.queue.splice(this.head, 0, batch);
   }
 
   private pump(): void {
-    if (this.running || this.closed) return;
-    this.running = true;
-    void this.run().finally(() => {
-      this.running = false;
-    });
+    while (!this.closed && this.running < this.opts.concurrency && this.head < this.queue.length) {
+      this.running++;
+      void this.run().finally(() => {
+        this.running--;
+        this.notify();
+      });
+    }
   }
 
   private async run(): Promise<void> {
     let delay = this.opts.retryMinMs;
-    while (this.count > 0 && !this.closed) {
+    while (this.head < this.queue.length && !this.closed) {
       if (!this.opts.canWrite()) {
         await this.sleep(delay);
         delay = Math.min(delay * 2, this.opts.retryMaxMs);
@@ -219,16 +226,16 @@ export class BarWriter {
         delay = this.opts.retryMinMs;
       } catch (err) {
         if (isInvalidBar(err) && this.discardInvalid(batch, err)) continue;
+        this.putBack(batch);
         this.failed(err);
         await this.sleep(delay);
         delay = Math.min(delay * 2, this.opts.retryMaxMs);
       }
     }
-    this.notify();
   }
 
   private succeeded(n: number): void {
-    this.remove(n);
+    this.count -= n;
     this.stats.barsWritten += n;
     this.stats.batches++;
     if (this.outageSince !== undefined) {
@@ -264,26 +271,21 @@ export class BarWriter {
     if (bad.size === 0) return false;
     this.stats.invalid += bad.size;
     this.log.error({ err: (err as Error).message, invalid: bad.size }, 'discarding invalid bars');
+    this.count -= bad.size;
     const good = batch.filter((b) => !bad.has(b));
-    this.remove(batch.length);
-    if (good.length > 0) {
-      this.queue.splice(this.head, 0, good);
-      this.count += good.length;
-    }
+    if (good.length > 0) this.putBack(good);
     return true;
   }
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.wake = undefined;
-        resolve();
-      }, ms);
-      this.wake = () => {
+      const wake = () => {
         clearTimeout(t);
-        this.wake = undefined;
+        this.wakes.delete(wake);
         resolve();
       };
+      const t = setTimeout(wake, ms);
+      this.wakes.add(wake);
     });
   }
 }

@@ -244,7 +244,7 @@ function startLiveLoop(args: {
   const aggregator = new BarAggregator({
     source: config.schema,
     symbolOf: (id) => client?.symbols.get(id),
-    onBars: (bars, minute) => writer.enqueue(bars, minute),
+    onBars: (closed) => writer.enqueue(closed.toBarInputs(), closed.minute),
     onUnmapped: (id, symbol) =>
       log.warn(
         { instrumentId: id, symbol },

@@ -82,10 +82,10 @@ class FiniteRun {
     return new BarAggregator({
       source: this.source,
       symbolOf: (id, minute) => this.symbols().get(id, BigInt(minute) * MINUTE_NS),
-      onBars: (bars, minute) => {
-        if (this.firstMinute === undefined) this.firstMinute = minute;
-        this.lastMinute = minute;
-        this.options.writer.enqueue(bars, minute);
+      onBars: (closed) => {
+        if (this.firstMinute === undefined) this.firstMinute = closed.minute;
+        this.lastMinute = closed.minute;
+        this.options.writer.enqueue(closed.toBarInputs(), closed.minute);
       },
     });
   }

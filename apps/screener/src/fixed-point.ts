@@ -89,11 +89,13 @@ export function unitsToDecimal(units: number, divisor: 1 | 2 = 1): string {
     int += 1;
     frac -= 1e9;
   }
-  let fracText = String(frac).padStart(9, '0');
-  if (half) fracText += '5';
-  fracText = fracText.replace(/0+$/, '');
-  const sign = neg && (int !== 0 || fracText !== '') ? '-' : '';
-  return fracText === '' ? `${sign}${int}` : `${sign}${int}.${fracText}`;
+  const sign = neg ? '-' : '';
+  if (frac === 0 && !half) return neg && int !== 0 ? `-${int}` : `${int}`;
+  let fracText = half ? `${String(frac).padStart(9, '0')}5` : String(frac).padStart(9, '0');
+  let end = fracText.length;
+  while (end > 0 && fracText.charCodeAt(end - 1) === 48) end--;
+  fracText = fracText.slice(0, end);
+  return `${sign}${int}.${fracText}`;
 }
 
 function bigToDecimal(v: bigint, scale: bigint, digits: number): string {

@@ -28,7 +28,12 @@ export async function backfillCommand(args: BackfillArgs, ctx: CommandContext): 
   }
   const started = Date.now();
   const database = await openDatabase(env.DATABASE_URL, logger);
-  const writer = new BarWriter({ write: (bars) => upsertBars(database.db, bars), logger });
+  // Each bar is emitted once from a finite source: batches may be written concurrently.
+  const writer = new BarWriter({
+    write: (bars) => upsertBars(database.db, bars),
+    logger,
+    concurrency: 2,
+  });
   const progress = new ProgressReporter(ctx.stderr, logger);
   const label = `historical ${env.DATABENTO_DATASET} ${env.SCREENER_SCHEMA} ${args.start.toISOString()} .. ${args.end.toISOString()}`;
   try {

@@ -26,6 +26,8 @@ export async function replayCommand(file: string, ctx: CommandContext): Promise<
   const writer = new BarWriter({
     write: (bars) => upsertBars(database.db, bars),
     logger: ctx.logger,
+    // Each bar is emitted once from a finite source: batches may be written concurrently.
+    concurrency: 2,
   });
   const progress = new ProgressReporter(ctx.stderr, ctx.logger);
   try {
