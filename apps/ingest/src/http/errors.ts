@@ -12,7 +12,10 @@ export class HttpError extends Error {
   }
 }
 
-const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+const JSON_HEADERS = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+};
 
 /** A JSON response. */
 export function json(body: unknown, status = 200, headers?: HeadersInit): Response {
