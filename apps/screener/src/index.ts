@@ -3,6 +3,7 @@ export {
   BarAggregator,
   type BarAggregatorOptions,
   type BarSource,
+  ClosedBars,
 } from './bar-aggregator.js';
 export { BarWriter, type BarWriterOptions, type BarWriterStats } from './bar-writer.js';
 export { EXIT, main, USAGE } from './cli.js';
