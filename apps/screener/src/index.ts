@@ -28,6 +28,7 @@ export {
 export {
   type FiniteSourceOptions,
   feedFiniteSource,
+  feedRecordStream,
   type SourceProgress,
   type SourceSummary,
 } from './finite-source.js';
