@@ -113,3 +113,49 @@ describe('queryBarsAtInterval', () => {
     expect(bars).toHaveLength(5);
   });
 });
+
+describe('queryBarsAtInterval and soft-deleted bars', () => {
+  it('leaves soft-deleted bars out of every bucket, even with legacy included', async () => {
+    await upsertBars(db, [
+      bar('SOFT', DAY, 10, {
+        open: 10,
+        high: 11,
+        low: 9,
+        close: 10,
+        volume: 0,
+        trade_count: 1,
+        is_legacy: true,
+        data_source: 'mbp-1',
+      }),
+      bar('SOFT', DAY + 1, 10, {
+        open: 12,
+        high: 13,
+        low: 11,
+        close: 12,
+        volume: 4,
+        trade_count: 1,
+      }),
+    ]);
+    await db
+      .updateTable('price_bars')
+      .set({ deleted_at: new Date() })
+      .where('symbol', '=', 'SOFT')
+      .where('is_legacy', '=', true)
+      .execute();
+    const { bars } = await queryBarsAtInterval(db, {
+      symbol: 'SOFT',
+      interval: '5m',
+      limit: 10,
+      includeLegacy: true,
+    });
+    expect(bars).toHaveLength(1);
+    expect(bars[0]).toMatchObject({
+      open: '12',
+      low: '11',
+      volume: '4',
+      trade_count: 1,
+      is_legacy: false,
+      data_source: 'trades',
+    });
+  });
+});

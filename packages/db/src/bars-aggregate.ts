@@ -17,7 +17,7 @@ export interface QueryBarsAtIntervalOptions extends QueryBarsOptions {
 
 /**
  * Reads one page of bars of `interval` for a symbol, aggregated in SQL from the 1-minute bars that
- * pass the filters (symbol, inclusive `start`/`end`, legacy): first open, max high, min low, last
+ * pass the filters (symbol, inclusive `start`/`end`, legacy, not soft-deleted): first open, max high, min low, last
  * close, summed volume and trade_count, `timestamp` = bucket start (UTC, aligned on the Unix epoch,
  * so `1d` buckets are UTC days). A bucket is legacy when any of its bars is, and its data_source is
  * `trades` only when all of its bars are. The cursor is the last bucket served: the next page starts
@@ -53,7 +53,7 @@ export async function queryBarsAtInterval(
       CASE WHEN bool_and(coalesce(data_source, 'mbp-1') = 'trades') THEN 'trades' ELSE 'mbp-1' END
         AS data_source
     FROM price_bars
-    WHERE symbol = ${options.symbol} ${startFilter} ${endFilter} ${fromFilter} ${legacyFilter}
+    WHERE symbol = ${options.symbol} AND deleted_at IS NULL ${startFilter} ${endFilter} ${fromFilter} ${legacyFilter}
     GROUP BY 2
     ORDER BY 2 ASC
     LIMIT ${options.limit + 1}`.execute(db);
