@@ -1,5 +1,8 @@
 import { join } from 'node:path';
+import { createDb } from './database.js';
 import { DbError } from './errors.js';
+import { evaluateCriteria } from './migration-criteria.js';
+import { barCountsBySource, migrationFacts } from './operations-queries.js';
 import {
   archiveLegacy,
   deleteLegacy,
@@ -11,7 +14,6 @@ import {
   restoreSoftDeleted,
   rollbackTrades,
   softDeleteLegacy,
-  sourceCounts,
   unarchiveLegacy,
 } from './runbook.js';
 
@@ -67,18 +69,36 @@ function stamp(): string {
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
-/** Prints the seed's per-source counts as a table. */
-export async function printCounts(url: string): Promise<void> {
-  const rows = await sourceCounts(url);
-  out(
-    'data_source  is_legacy        bars        total_volume  first_bar                 last_bar                  soft_deleted',
-  );
-  for (const r of rows) {
+/** `legacy status`: the seed's counts per data_source / is_legacy and its success criteria. */
+export async function printStatus(url: string): Promise<void> {
+  const db = createDb(url, { max: 2 });
+  try {
+    const rows = await barCountsBySource(db);
     out(
-      `${String(r.data_source).padEnd(12)} ${String(r.is_legacy).padEnd(9)} ${String(r.bar_count).padStart(11)} ${r.total_volume.padStart(19)}  ${(r.first_bar?.toISOString() ?? '-').padEnd(25)} ${(r.last_bar?.toISOString() ?? '-').padEnd(25)} ${r.deleted}`,
+      'data_source  is_legacy        bars        total_volume  first_bar                 last_bar',
     );
+    for (const r of rows) {
+      out(
+        `${String(r.data_source).padEnd(12)} ${String(r.is_legacy).padEnd(9)} ${r.bar_count.padStart(11)} ${(r.total_volume ?? '0').padStart(19)}  ${(r.first_bar?.toISOString() ?? '-').padEnd(25)} ${r.last_bar?.toISOString() ?? '-'}`,
+      );
+    }
+    if (rows.length === 0) out('(no bars)');
+    const criteria = evaluateCriteria(await migrationFacts(db));
+    out('');
+    out('success criterion                                                      value      result');
+    for (const c of criteria) {
+      out(
+        `${c.description.padEnd(70)} ${String(c.value ?? '-').padStart(10)}  ${c.pass ? 'pass' : 'FAIL'}  (target ${c.target})`,
+      );
+    }
+    out(
+      criteria.every((c) => c.pass)
+        ? 'ready for cleanup: every criterion passes'
+        : 'not ready for cleanup',
+    );
+  } finally {
+    await db.destroy();
   }
-  if (rows.length === 0) out('(no bars)');
 }
 
 /** Runs a destructive runbook action: prints the plan and counts, refuses without --yes. */

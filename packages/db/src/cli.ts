@@ -1,4 +1,4 @@
-import { parseFlags, printCounts, runAction, runMonitor, runRestore } from './cli-runbook.js';
+import { parseFlags, printStatus, runAction, runMonitor, runRestore } from './cli-runbook.js';
 import { DbError } from './errors.js';
 import { migrate, migrationStatus } from './migrator.js';
 import type { RunbookAction } from './runbook.js';
@@ -10,7 +10,8 @@ schema:
   status                           list migrations: applied, pending, changed or missing
 
 the seed's runbook (destructive commands print the plan and row counts, and need --yes):
-  legacy status                    bars, volume, first and last bar per data_source / is_legacy
+  legacy status                    bars, volume, first/last bar per data_source / is_legacy, and the
+                                   seed's success criteria
   monitor [--interval S] [--once]  new bars and volume in the last hour, every S seconds (300)
   legacy soft-delete --yes         Option A: mark legacy bars deleted (hidden from the API)
   legacy restore --yes             undo Option A
@@ -81,7 +82,7 @@ async function main(argv: string[]): Promise<void> {
       if (sub !== 'trades') fail('usage: timed-db rollback trades --yes', 2);
       return runAction(url, 'rollback', parseFlags(rest));
     case 'legacy': {
-      if (sub === 'status') return printCounts(url);
+      if (sub === 'status') return printStatus(url);
       const action = sub ? LEGACY_ACTIONS[sub] : undefined;
       if (!action) fail(`unknown legacy command "${sub ?? ''}"\n${USAGE}`, 2);
       return runAction(url, action, parseFlags(rest));

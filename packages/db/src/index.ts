@@ -26,6 +26,12 @@ export {
   startEmbeddedPostgres,
 } from './embedded-postgres.js';
 export { DbError, type DbErrorCode, InvalidBarError } from './errors.js';
+export {
+  type Criterion,
+  type CriterionId,
+  evaluateCriteria,
+  MIN_NEW_BARS,
+} from './migration-criteria.js';
 export { findMigrationsDir, type MigrationFile, readMigrations } from './migrations-dir.js';
 export { type MigrateOptions, type MigrationState, migrate, migrationStatus } from './migrator.js';
 export {
@@ -53,9 +59,7 @@ export {
   restoreBackup,
   restoreSoftDeleted,
   rollbackTrades,
-  type SourceCount,
   softDeleteLegacy,
-  sourceCounts,
   unarchiveLegacy,
 } from './runbook.js';
 export { createTestDatabase, startTestServer, type TestServer } from './test-database.js';

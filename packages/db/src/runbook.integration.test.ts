@@ -68,10 +68,15 @@ describe('timed-db runbook', () => {
     expect(await counts()).toEqual({ all: 8, legacy: 4, deleted: 0 });
   });
 
-  it('legacy status prints the counts per data_source and is_legacy', async () => {
+  it('legacy status prints the counts per data_source and is_legacy, and the success criteria', async () => {
     const r = await timedDb('legacy', 'status');
     expect(r.stdout).toMatch(/mbp-1\s+true\s+4\s+0/);
     expect(r.stdout).toMatch(/trades\s+false\s+4\s+\d+/);
+    expect(r.stdout).toMatch(/New bars have volume > 0\s+1\s+pass/);
+    // 4 new bars of the 1,000 the seed asks for, and no screener running.
+    expect(r.stdout).toMatch(/At least 1,000 new bars collected\s+4\s+FAIL/);
+    expect(r.stdout).toMatch(/Exactly one screener process running\s+0\s+FAIL/);
+    expect(r.stdout).toContain('not ready for cleanup');
   });
 
   it('Option A: soft-delete hides legacy bars from queries, restore brings them back, purge removes old ones', async () => {

@@ -9,17 +9,6 @@ import { DbError } from './errors.js';
 const COLUMNS =
   'symbol, timestamp, open, high, low, close, volume, trade_count, is_legacy, data_source, migrated_at, deleted_at';
 
-/** The seed's per-source counts (Phase 5, test 2), plus soft-deleted bars. */
-export interface SourceCount {
-  data_source: string | null;
-  is_legacy: boolean | null;
-  bar_count: number;
-  total_volume: string;
-  first_bar: Date | null;
-  last_bar: Date | null;
-  deleted: number;
-}
-
 /** Runs `fn` on one client inside a transaction; any error (or a kill) leaves the table as it was. */
 export async function inTransaction<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url, application_name: 'timed-db' });
@@ -54,18 +43,6 @@ async function count(
 ): Promise<number> {
   const r = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`);
   return r.rows[0]?.n ?? 0;
-}
-
-/** Counts per data_source / is_legacy: bars, volume, first and last bar, soft-deleted bars. */
-export async function sourceCounts(url: string): Promise<SourceCount[]> {
-  return withClient(url, async (c) => {
-    const r = await c.query(`
-      SELECT data_source, is_legacy, COUNT(*)::int AS bar_count, COALESCE(SUM(volume), 0)::text AS total_volume,
-             MIN(timestamp) AS first_bar, MAX(timestamp) AS last_bar,
-             COUNT(*) FILTER (WHERE deleted_at IS NOT NULL)::int AS deleted
-      FROM price_bars GROUP BY data_source, is_legacy ORDER BY is_legacy DESC, data_source`);
-    return r.rows as SourceCount[];
-  });
 }
 
 /** What a destructive command will touch, counted before it runs. */

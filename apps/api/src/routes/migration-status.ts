@@ -1,8 +1,7 @@
-import { barCountsBySource, type Db, migrationFacts } from '@timed/db';
+import { barCountsBySource, type Db, evaluateCriteria, migrationFacts } from '@timed/db';
 import { ErrorBody } from '@timed/schema';
 import type { FastifyInstance } from 'fastify';
 import { responseSchema } from '../json-schema.js';
-import { evaluateCriteria } from '../migration-criteria.js';
 import { MigrationStatusResponse } from '../schemas.js';
 
 const statusJson = responseSchema(MigrationStatusResponse);

@@ -1,5 +1,22 @@
-import type { HourlyCoverage, MigrationFacts } from '@timed/db';
-import type { Criterion } from './schemas.js';
+import type { HourlyCoverage, MigrationFacts } from './operations-queries.js';
+
+/** Ids of the seed's success criteria. */
+export type CriterionId =
+  | 'new_bars_have_volume'
+  | 'min_new_bars'
+  | 'coverage_per_hour'
+  | 'one_screener_alive'
+  | 'no_screener_errors_last_hour';
+
+/** One success criterion of the seed, evaluated: its value, target and pass/fail. */
+export interface Criterion {
+  id: CriterionId;
+  description: string;
+  value: number | null;
+  target: string;
+  pass: boolean;
+  details: Record<string, unknown>;
+}
 
 /** The seed's "at least 1,000 new bars collected". */
 export const MIN_NEW_BARS = 1_000;

@@ -1,5 +1,5 @@
-import type { MigrationFacts, ScreenerHeartbeat } from '@timed/db';
 import { describe, expect, it } from 'vitest';
+import type { MigrationFacts, ScreenerHeartbeat } from './index.js';
 import { evaluateCriteria } from './migration-criteria.js';
 
 const NOW = new Date('2025-10-27T15:00:00Z');
