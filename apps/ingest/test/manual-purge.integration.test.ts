@@ -4,10 +4,12 @@ import {
   API_KEY,
   alert,
   call,
+  coordinator,
   freshStart,
   ingest,
   listAll,
   status,
+  waitFor,
   waitForQuiet,
 } from './helpers.js';
 
@@ -17,6 +19,7 @@ const PREFIXES = ['timed:latest:', 'timed:trail:', 'timed:momentum:', 'timed:pre
 describe('a manual purge too long for one request, with alerts arriving meanwhile', () => {
   const during = new Set<string>();
   let answer: Record<string, unknown>;
+  let purgeStartedAt = 0;
 
   beforeAll(async () => {
     await freshStart();
@@ -30,6 +33,7 @@ describe('a manual purge too long for one request, with alerts arriving meanwhil
     }
     await Promise.all(puts);
 
+    purgeStartedAt = Date.now();
     const res = await call(`/timed/purge?key=${API_KEY}`, { method: 'POST' });
     expect(res.status).toBe(200);
     answer = (await res.json()) as Record<string, unknown>;
@@ -67,5 +71,19 @@ describe('a manual purge too long for one request, with alerts arriving meanwhil
     // tickers went too, even though the purge itself skipped them.
     expect(await listAll('timed:momentum:')).toEqual([]);
     expect(await listAll('timed:prevstate:')).toEqual([]);
+  });
+
+  it('indexes exactly the tickers written since, even when a note about older writes is late', async () => {
+    const s = await status();
+    expect(s.tickers).toBe(during.size);
+    // A note about a write from before the purge, delivered only now, is not indexed.
+    await coordinator().recordIngests([
+      { kind: 'stored', ticker: 'P0001', version: '2.2.0', atMs: purgeStartedAt - 1 },
+    ]);
+    expect((await status()).tickers).toBe(during.size);
+    await waitFor(async () => {
+      const index = (await env.TIMED_KV.get('timed:tickers', 'json')) as string[] | null;
+      return JSON.stringify(index) === JSON.stringify([...during].sort());
+    }, 'the index in KV');
   });
 });

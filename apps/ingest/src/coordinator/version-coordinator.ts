@@ -31,6 +31,8 @@ interface PersistedState {
   migrations: number;
   lastMigration: MigrationSummary | null;
   lastPurge: PurgeSummary | null;
+  /** When the index was last emptied: notes of writes from before then are not indexed. */
+  indexClearedAt: number;
   flush: FlushState;
 }
 
@@ -84,6 +86,7 @@ export class VersionCoordinator extends DurableObject<RawEnv> {
       migrations: 0,
       lastMigration: null,
       lastPurge: null,
+      indexClearedAt: 0,
       flush: initialFlushState(),
     };
     const kv = new KvStore(this.config.kv, 'coordinator-bootstrap');
@@ -185,8 +188,11 @@ export class VersionCoordinator extends DurableObject<RawEnv> {
     const s = this.s.version;
     const current =
       s === null || compareSemver(note.version, s) >= 0 || isPatchOnlyChange(note.version, s);
-    // A late write of an older version (an isolate's cache had not expired yet) is not indexed.
-    if (current && this.store.addTicker(note.ticker, note.atMs)) this.s.flush.indexGen++;
+    // Not indexed: a late write of an older version (an isolate's cache had not expired yet), and
+    // a note that arrives after a purge emptied the index but is about a write from before it.
+    const indexable =
+      current && (note.atMs >= (this.s.indexClearedAt ?? 0) || this.store.isProtected(note.ticker));
+    if (indexable && this.store.addTicker(note.ticker, note.atMs)) this.s.flush.indexGen++;
     this.s.lastIngestMs = Math.max(this.s.lastIngestMs ?? 0, note.atMs);
     if (s !== null && note.version !== s) {
       const m = this.s.mismatch;
@@ -203,8 +209,7 @@ export class VersionCoordinator extends DurableObject<RawEnv> {
   async purgeAll(): Promise<PurgeResult> {
     const now = Date.now();
     const tickerCount = this.store.tickerCount();
-    this.store.clearTickers();
-    this.s.flush.indexGen++;
+    this.clearIndex(now);
     this.replaceJob({
       reason: 'manual',
       keepVersion: null,
@@ -255,6 +260,12 @@ export class VersionCoordinator extends DurableObject<RawEnv> {
     }
   }
 
+  private clearIndex(now: number): void {
+    this.store.clearTickers();
+    this.s.indexClearedAt = now;
+    this.s.flush.indexGen++;
+  }
+
   private setVersion(version: string): void {
     if (this.s.version !== null && compareSemver(version, this.s.version) < 0) {
       throw new Error(
@@ -283,8 +294,7 @@ export class VersionCoordinator extends DurableObject<RawEnv> {
       archived: false,
       startedAt: now,
     };
-    this.store.clearTickers();
-    this.s.flush.indexGen++;
+    this.clearIndex(now);
     this.setVersion(to);
     this.replaceJob({
       reason: 'migration',
