@@ -1,18 +1,22 @@
 import { DurableObject } from 'cloudflare:workers';
-import { compareSemver, decideVersion, isPatchOnlyChange, parseSemver } from '@timed/schema';
+import { compareSemver, decideVersion, isPatchOnlyChange } from '@timed/schema';
 import { type AppEnv, type RawEnv, readEnv } from '../env.js';
 import { KEYS } from '../kv/keys.js';
 import { KvStore } from '../kv/kv-store.js';
-import { migrationMessage, purgeMessage, sendDiscordNotice } from '../notify/discord.js';
+import {
+  loadCoordinatorState,
+  type PersistedState,
+  saveCoordinatorState,
+} from './coordinator-state.js';
 import { CoordinatorStore } from './coordinator-store.js';
-import { type FlushState, flushIndex, initialFlushState, nextFlushAt } from './index-flusher.js';
+import { flushIndex, nextFlushAt } from './index-flusher.js';
+import { sendJobNotices } from './job-notices.js';
 import { type MigrationRecord, type PurgeJob, progressOf, runPurgeSlice } from './purge-job.js';
 import type {
   AdmitResult,
   CoordinatorStatus,
   GateState,
   IngestNote,
-  MigrationSummary,
   PurgeResult,
 } from './types.js';
 
@@ -20,32 +24,6 @@ import type {
 const PURGE_GRACE_MARGIN_MS = 500;
 /** Retry delay after an alarm invocation failed. */
 const ALARM_RETRY_MS = 5_000;
-
-interface PersistedState {
-  version: string | null;
-  job: PurgeJob | null;
-  epochSeq: number;
-  lastIngestMs: number | null;
-  staleRejected: number;
-  mismatch: CoordinatorStatus['mismatch'];
-  migrations: number;
-  lastMigration: MigrationSummary | null;
-  lastPurge: PurgeSummary | null;
-  /** When the index was last emptied: notes of writes from before then are not indexed. */
-  indexClearedAt: number;
-  flush: FlushState;
-}
-
-/** The last finished purge (manual or migration). */
-interface PurgeSummary {
-  epoch: number;
-  reason: PurgeJob['reason'];
-  completedAt: number;
-  deletedKeys: number;
-  deletedTickers: number;
-}
-
-const STATE_KEY = 'state';
 
 /**
  * The single, strongly consistent authority for the data version S. Every decision that changes S
@@ -71,50 +49,11 @@ export class VersionCoordinator extends DurableObject<RawEnv> {
 
   /** Loads state; on first start adopts S and the index a pre-coordinator Worker left in KV. */
   private async load(): Promise<void> {
-    const saved = this.store.getMeta<PersistedState>(STATE_KEY);
-    if (saved) {
-      this.s = saved;
-      return;
-    }
-    this.s = {
-      version: null,
-      job: null,
-      epochSeq: 0,
-      lastIngestMs: null,
-      staleRejected: 0,
-      mismatch: null,
-      migrations: 0,
-      lastMigration: null,
-      lastPurge: null,
-      indexClearedAt: 0,
-      flush: initialFlushState(),
-    };
-    const kv = new KvStore(this.config.kv, 'coordinator-bootstrap');
-    try {
-      const [version, index] = await Promise.all([
-        kv.getText(KEYS.dataVersion),
-        kv.getJson<unknown>(KEYS.tickers),
-      ]);
-      const v = version.value?.trim();
-      if (v && parseSemver(v)) this.s.version = v;
-      if (Array.isArray(index.value)) {
-        const now = Date.now();
-        for (const t of index.value) if (typeof t === 'string' && t) this.store.addTicker(t, now);
-      }
-    } catch (error) {
-      console.error(
-        JSON.stringify({
-          level: 'error',
-          msg: 'coordinator bootstrap read failed',
-          error: String(error),
-        }),
-      );
-    }
-    this.save();
+    this.s = await loadCoordinatorState(this.store, this.config.kv);
   }
 
   private save(): void {
-    this.store.setMeta(STATE_KEY, this.s);
+    saveCoordinatorState(this.store, this.s);
   }
 
   private gateState(): GateState {
@@ -379,32 +318,7 @@ export class VersionCoordinator extends DurableObject<RawEnv> {
       };
     }
     this.save();
-    const url = this.config.discordWebhookUrl;
-    for (const m of job.migrations) {
-      await sendDiscordNotice(
-        url,
-        migrationMessage({
-          from: m.from,
-          to: m.to,
-          archiveKey: m.archiveKey,
-          tickerCount: m.archive.tickerCount,
-          deletedKeys: job.deletedKeys,
-          startedAt: m.startedAt,
-          completedAt,
-        }),
-      );
-    }
-    if (job.reason === 'manual') {
-      await sendDiscordNotice(
-        url,
-        purgeMessage({
-          version: this.s.version,
-          tickerCount: job.tickerCount,
-          deletedKeys: job.deletedKeys,
-          completedAt,
-        }),
-      );
-    }
+    await sendJobNotices(this.config.discordWebhookUrl, job, this.s.version, completedAt);
   }
 
   private flushSource() {
