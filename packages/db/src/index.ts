@@ -62,4 +62,10 @@ export {
   softDeleteLegacy,
   unarchiveLegacy,
 } from './runbook.js';
-export { createTestDatabase, startTestServer, type TestServer } from './test-database.js';
+export {
+  createTestDatabase,
+  type ProvidingProject,
+  provideTestServer,
+  startTestServer,
+  type TestServer,
+} from './test-database.js';

@@ -43,3 +43,18 @@ export async function createTestDatabase(
   if (options.migrate ?? true) await migrate({ url });
   return url;
 }
+
+/** What a vitest globalSetup receives that provideTestServer needs (vitest's TestProject). */
+export interface ProvidingProject {
+  provide(key: 'adminUrl', value: string): void;
+}
+
+/**
+ * A vitest globalSetup: starts the run's Postgres (startTestServer), provides its URL as
+ * `adminUrl` to the tests (`inject('adminUrl')`), and returns the teardown that stops it.
+ */
+export async function provideTestServer(project: ProvidingProject): Promise<() => Promise<void>> {
+  const server = await startTestServer();
+  project.provide('adminUrl', server.adminUrl);
+  return () => server.stop();
+}
