@@ -13,6 +13,8 @@ import { generateTradesSession, startLocalGateway, tradesSource } from '@timed/d
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
+// Local state (Postgres data, the Worker's KV): git-ignored .data/ unless TIMED_DATA_DIR says otherwise.
+const dataRoot = env.TIMED_DATA_DIR ?? join(root, '.data');
 const API_PORT = Number(env.PORT ?? 3000);
 const WORKER_PORT = Number(env.TIMED_WORKER_PORT ?? 8787);
 const GATEWAY_PORT = Number(env.TIMED_GATEWAY_PORT ?? 13000);
@@ -90,7 +92,7 @@ async function main() {
 
   let databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) {
-    const dataDir = join(root, '.data', 'postgres');
+    const dataDir = join(dataRoot, 'postgres');
     mkdirSync(dirname(dataDir), { recursive: true });
     log(`starting embedded Postgres in ${dataDir}`);
     pgServer = await startEmbeddedPostgres({ dataDir, port: Number(env.TIMED_PG_PORT ?? 54329) });
@@ -151,7 +153,7 @@ async function main() {
       '--port',
       String(WORKER_PORT),
       '--persist-to',
-      join(root, '.data', 'wrangler'),
+      join(dataRoot, 'wrangler'),
       '--var',
       `TIMED_API_KEY:${WORKER_KEY}`,
       '--show-interactive-dev-session=false',

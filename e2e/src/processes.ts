@@ -54,22 +54,26 @@ export function spawnApp(script: string, args: string[], env: Record<string, str
     waitFor(pattern, ms = 60_000) {
       const hit = output.find((l) => pattern.test(l));
       if (hit) return Promise.resolve(hit);
+      const tail = () => output.slice(-30).join('\n');
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
           () =>
-            reject(
-              new Error(
-                `no line matching ${pattern} within ${ms} ms; output:\n${output.slice(-30).join('\n')}`,
-              ),
-            ),
+            reject(new Error(`no line matching ${pattern} within ${ms} ms; output:\n${tail()}`)),
           ms,
         );
-        waiters.push({
+        const waiter = {
           pattern,
-          resolve: (l) => {
+          resolve: (l: string) => {
             clearTimeout(timer);
             resolve(l);
           },
+        };
+        waiters.push(waiter);
+        // A process that exits first will never print the line.
+        void exited.then((code) => {
+          if (!waiters.includes(waiter)) return;
+          clearTimeout(timer);
+          reject(new Error(`exited (${code}) before printing ${pattern}; output:\n${tail()}`));
         });
       });
     },

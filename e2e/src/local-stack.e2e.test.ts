@@ -1,0 +1,123 @@
+// `pnpm start` (scripts/start.mjs) on a clean data folder and free ports: live candles with volume
+// reach the API, a webhook lands in the Worker, and Ctrl-C stops every process.
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '@timed/db';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type App, eventually, ROOT, spawnApp } from './processes.js';
+
+let stack: App | undefined;
+afterAll(async () => {
+  await stack?.stop('SIGINT');
+});
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('pnpm start (the local stack)', () => {
+  it('serves live candles and a webhook, and Ctrl-C leaves no process behind', async () => {
+    const [api, worker, gateway, pg] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
+    const dataDir = mkdtempSync(join(tmpdir(), 'timed-stack-'));
+    // As root, Postgres runs as the postgres user, which must be able to enter the folder.
+    chmodSync(dataDir, 0o755);
+    stack = spawnApp(join(ROOT, 'scripts/start.mjs'), [], {
+      TIMED_DATA_DIR: dataDir,
+      PORT: String(api),
+      TIMED_WORKER_PORT: String(worker),
+      TIMED_GATEWAY_PORT: String(gateway),
+      TIMED_PG_PORT: String(pg),
+      TIMED_LOCAL_SYMBOLS: '50',
+      TIMED_LOCAL_TPS: '100',
+      TIMED_API_KEY: 'e2e-stack-key',
+      DATABASE_URL: '',
+      DATABENTO_API_KEY: '',
+    });
+    await stack.waitFor(/candles appear on the dashboard/, 120_000);
+    expect(stack.output.join('\n')).toContain(`dashboard     http://127.0.0.1:${api}/`);
+
+    // Live candles with volume: the first minute closes within about a minute of starting.
+    const bars = await eventually(
+      async () => {
+        const body = (await (await fetch(`http://127.0.0.1:${api}/bars/AAPL`)).json()) as {
+          bars: Array<{ volume: number; data_source: string }>;
+        };
+        return body.bars.length > 0 ? body.bars : undefined;
+      },
+      150_000,
+      'a live AAPL bar from the screener',
+    );
+    expect(bars[0]).toMatchObject({ data_source: 'trades' });
+    expect(bars[0]!.volume).toBeGreaterThan(0);
+
+    // The dashboard page is served.
+    const page = await fetch(`http://127.0.0.1:${api}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<html');
+
+    // A TradingView-style webhook lands in the Worker under wrangler dev.
+    await eventually(
+      async () => (await fetch(`http://127.0.0.1:${worker}/timed/health`)).ok,
+      120_000,
+      'the Worker',
+    );
+    const res = await fetch(`http://127.0.0.1:${worker}/timed/ingest?key=e2e-stack-key`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        script_version: '2.1.0',
+        ticker: 'AAPL',
+        ts: Date.now(),
+        price: 187.5,
+        state: 'Q1',
+      }),
+    });
+    expect(res.status).toBe(200);
+    const latest = (await (
+      await fetch(`http://127.0.0.1:${worker}/timed/latest?ticker=AAPL`)
+    ).json()) as { data: { price: number } };
+    expect(latest.data.price).toBe(187.5);
+
+    // Ctrl-C: every app and Postgres stop; the stack exits 0.
+    const pids = stack.output
+      .map((l) => /"pid":(\d+)/.exec(l)?.[1])
+      .filter((p): p is string => p !== undefined)
+      .map(Number);
+    expect(await stack.stop('SIGINT')).toBe(0);
+    expect(stack.output.join('\n')).toContain('[stack]     stopped');
+    await eventually(async () => pids.every((p) => !alive(p)), 15_000, 'every app process to exit');
+    const ports = await Promise.all(
+      [api, worker, gateway, pg].map((p) =>
+        fetch(`http://127.0.0.1:${p}/`).then(
+          () => p,
+          () => undefined,
+        ),
+      ),
+    );
+    expect(ports.filter((p) => p !== undefined)).toEqual([]);
+  });
+});
