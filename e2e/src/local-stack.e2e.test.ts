@@ -110,14 +110,9 @@ describe('pnpm start (the local stack)', () => {
     expect(await stack.stop('SIGINT')).toBe(0);
     expect(stack.output.join('\n')).toContain('[stack]     stopped');
     await eventually(async () => pids.every((p) => !alive(p)), 15_000, 'every app process to exit');
-    const ports = await Promise.all(
-      [api, worker, gateway, pg].map((p) =>
-        fetch(`http://127.0.0.1:${p}/`).then(
-          () => p,
-          () => undefined,
-        ),
-      ),
+    const open = await Promise.all(
+      [api, worker, gateway, pg].map(async (p) => ((await listening(p)) ? p : undefined)),
     );
-    expect(ports.filter((p) => p !== undefined)).toEqual([]);
+    expect(open.filter((p) => p !== undefined)).toEqual([]);
   });
 });
