@@ -1,6 +1,10 @@
 import type { DbnRecord, RecordBatch, RecordCursor } from '@timed/dbn';
-import { type BarInput, barProblem } from '@timed/schema';
-import { MinuteSplitter, minuteStartNs, unitsToDecimal } from './fixed-point.js';
+import { barProblem } from '@timed/schema';
+import { ClosedBars } from './closed-bars.js';
+import { MINUTE_NS, MinuteSplitter, minuteStartNs } from './fixed-point.js';
+import { NO_BASE, Row, ScanFloat, ScanInt, type ScanState, scanTrades } from './trade-scan.js';
+
+export { ClosedBars };
 
 /** Which records make the bars: trade prints, or quote mids (legacy/rollback mode). */
 export type BarSource = 'trades' | 'mbp-1';
@@ -42,15 +46,18 @@ export interface BarAggregatorOptions {
 
 const RTYPE_TRADE = 0x00;
 const RTYPE_MBP1 = 0x01;
-const RTYPE_SYSTEM = 0x17;
 const RTYPE_SYMBOL_MAPPING = 0x16;
+const RTYPE_SYSTEM = 0x17;
 const SYSTEM_HEARTBEAT = 0;
 const SYSTEM_END_OF_INTERVAL = 4;
 const NO_MINUTE = -1;
 const UNDEF_HI = 0x7fffffff;
 const UNDEF_LO = 0xffffffff;
 const DIRECT_IDS = 1 << 22;
+const TWO32 = 4294967296;
 const UNDEF_PRICE_BIG = 9223372036854775807n;
+/** Typed arrays use the host's byte order; DBN is little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * Builds 1-minute OHLCV bars from DBN records. A record belongs to minute floor(ts_recv / 60 s)
@@ -60,7 +67,9 @@ const UNDEF_PRICE_BIG = 9223372036854775807n;
  * record, a heartbeat or an end-of-interval message) passes its end. `tick()` may emit a
  * provisional snapshot of the open minute once wall time passes its end plus a grace; the minute
  * stays open and is emitted again (only if it changed) when the stream confirms it.
- * The hot path is allocation-free: per-instrument state lives in typed arrays.
+ * The hot path is allocation-free: per-instrument state lives in typed arrays (a row of 8
+ * doubles per instrument); trades batches go through scanTrades (trade-scan.ts), which stops
+ * at anything but the common case and hands that record to the general path here.
  */
 export class BarAggregator {
   readonly stats: AggregatorStats = {
@@ -88,37 +97,34 @@ export class BarAggregator {
   private dropBefore = NO_MINUTE;
   /** Stream clock: the latest (minute, ns offset) seen; always the open minute once set. */
   private clockMinute = 0;
-  private clockOff = 0;
   /** Stream clock at the last tick() that saw it move, and the wall time of that tick. */
   private tickClockMs = 0;
   private clockWallMs = 0;
-  /** Bumped on every SymbolMappingMsg: cached symbols are resolved again. */
-  private mappingVersion = 0;
   private snapshotted = false;
   private changedSinceSnapshot = false;
-  /** Generation of the open minute's state; a slot belongs to the open minute iff stamped so. */
-  private epoch = 0;
 
-  // Per-slot state of the open minute.
-  private readonly slotById = new Int32Array(DIRECT_IDS).fill(-1);
+  /**
+   * Per-slot state (shared with scanTrades): rows, symbol cache stamps, the touched list, and
+   * scalars (clock offset ScanFloat.ClockOff, open minute's start ScanFloat.BaseHi/ScanFloat.BaseLo, touched count,
+   * mapping version ScanInt.Version, bumped on every SymbolMappingMsg). Slot 0 is a never-used row:
+   * unseen ids map to it.
+   */
+  private readonly st: ScanState = {
+    row: new Float64Array(0),
+    slotById: new Int32Array(DIRECT_IDS),
+    symDay: new Int32Array(0),
+    symVersion: new Int32Array(0),
+    touched: new Int32Array(0),
+    f: new Float64Array([0, NO_BASE, 0]),
+    i: new Int32Array(6),
+  };
   private readonly slotByBigId = new Map<number, number>();
-  private slots = 0;
+  private slots = 1;
   private capacity = 0;
-  private stamp = new Int32Array(0);
   private symbol: (string | null)[] = [];
-  private symDay = new Int32Array(0);
-  private symVersion = new Int32Array(0);
-  private open = new Float64Array(0);
-  private high = new Float64Array(0);
-  private low = new Float64Array(0);
-  private close = new Float64Array(0);
-  private first = new Float64Array(0);
-  private last = new Float64Array(0);
-  private volume = new Float64Array(0);
-  private count = new Float64Array(0);
-  private touched: Int32Array<ArrayBuffer> = new Int32Array(0);
-  private touchedLen = 0;
   private readonly refused = new Set<number>();
+  /** Scratch for unaligned batches. */
+  private aligned = new Uint8Array(0);
 
   constructor(options: BarAggregatorOptions) {
     this.source = options.source;
@@ -127,6 +133,8 @@ export class BarAggregator {
     this.onUnmapped = options.onUnmapped;
     this.now = options.now ?? Date.now;
     this.grow(1024);
+    this.st.touched = new Int32Array(1024);
+    this.st.i[ScanInt.Day] = -1;
   }
 
   /** The open minute's epoch minute, or undefined before the first record. */
@@ -136,7 +144,8 @@ export class BarAggregator {
 
   /** Stream clock (ms) of the last record or heartbeat seen; 0 before any. */
   get streamClockMs(): number {
-    return this.clockMinute === 0 ? 0 : this.clockMinute * 60_000 + Math.floor(this.clockOff / 1e6);
+    if (this.clockMinute === 0) return 0;
+    return this.clockMinute * 60_000 + Math.floor(this.st.f[ScanFloat.ClockOff]! / 1e6);
   }
 
   /**
@@ -158,17 +167,66 @@ export class BarAggregator {
     } else if (rtype === RTYPE_SYSTEM) {
       this.system(c);
     } else if (rtype === RTYPE_SYMBOL_MAPPING) {
-      this.mappingVersion++;
+      this.st.i[ScanInt.Version]! += 1;
     }
   }
 
   /** Handles a batch of records from dbn's batch decoder (the fastest path); same rules. */
   handleBatch(b: RecordBatch): void {
     const bytes = b.bytes;
-    const view = b.view;
-    const end = b.end;
+    if (this.source !== 'trades' || !LITTLE_ENDIAN) {
+      this.recordsBatch(bytes, b.view, b.start, b.end);
+      return;
+    }
+    const at = bytes.byteOffset + b.start;
+    const len = b.end - b.start;
+    if ((at & 3) === 0) {
+      this.tradesBatch(new Uint32Array(bytes.buffer, at, len >>> 2));
+    } else {
+      // Records are whole 4-byte words; an unaligned run is copied once to read it as words.
+      if (this.aligned.length < len) this.aligned = new Uint8Array(Math.max(len, 1 << 16));
+      this.aligned.set(bytes.subarray(b.start, b.end));
+      this.tradesBatch(new Uint32Array(this.aligned.buffer, 0, len >>> 2));
+    }
+  }
+
+  /** Trades from u32 words: scanTrades for the common case, the general path for the rest. */
+  private tradesBatch(w: Uint32Array): void {
+    const n = w.length;
+    const view = new DataView(w.buffer, w.byteOffset, n * 4);
+    let k = 0;
+    while (k < n) {
+      k = scanTrades(w, k, this.st);
+      this.collectScanCounts();
+      if (k >= n) break;
+      const rtype = (w[k]! >>> 8) & 0xff;
+      const size = (w[k]! & 0xff) * 4;
+      if (rtype === RTYPE_TRADE) this.trade(view, k * 4);
+      else if (rtype === RTYPE_SYSTEM)
+        this.systemAt(new Uint8Array(view.buffer, view.byteOffset, n * 4), view, k * 4, size);
+      k += size >>> 2;
+    }
+  }
+
+  /** Moves the scan's counters into stats. */
+  private collectScanCounts(): void {
+    const is = this.st.i;
+    const aggregated = is[ScanInt.Aggregated]!;
+    this.stats.records += is[ScanInt.Records]!;
+    this.stats.undefinedPrice += is[ScanInt.UndefinedPrice]!;
+    if (aggregated > 0) {
+      this.stats.aggregated += aggregated;
+      this.changedSinceSnapshot = true;
+    }
+    is[ScanInt.Records] = 0;
+    is[ScanInt.Aggregated] = 0;
+    is[ScanInt.UndefinedPrice] = 0;
+  }
+
+  /** mbp-1 (rollback mode) batches, and trades on a big-endian host: the per-record path. */
+  private recordsBatch(bytes: Uint8Array, view: DataView, start: number, end: number): void {
     const want = this.source === 'trades' ? RTYPE_TRADE : RTYPE_MBP1;
-    for (let o = b.start; o < end; o += bytes[o]! << 2) {
+    for (let o = start; o < end; o += bytes[o]! << 2) {
       const rtype = bytes[o + 1]!;
       if (rtype === want) {
         if (want === RTYPE_TRADE) this.trade(view, o);
@@ -176,7 +234,7 @@ export class BarAggregator {
       } else if (rtype === RTYPE_SYSTEM) {
         this.systemAt(bytes, view, o, bytes[o]! << 2);
       } else if (rtype === RTYPE_SYMBOL_MAPPING) {
-        this.mappingVersion++;
+        this.st.i[ScanInt.Version]! += 1;
       }
     }
   }
@@ -203,7 +261,7 @@ export class BarAggregator {
       }
       this.addQuote(r.instrument_id, Number(bid_px), Number(ask_px));
     } else if (r.kind === 'SymbolMappingMsg') {
-      this.mappingVersion++;
+      this.st.i[ScanInt.Version]! += 1;
     } else if (r.kind === 'SystemMsg') {
       const code = r.code !== undefined && r.code !== 255 ? r.code : textCode(r.msg);
       if (code !== SYSTEM_HEARTBEAT && code !== SYSTEM_END_OF_INTERVAL) return;
@@ -227,7 +285,7 @@ export class BarAggregator {
       this.stats.undefinedPrice++;
       return;
     }
-    this.add(v.getUint32(o + 4, true), phi * 4294967296 + plo, v.getUint32(o + 24, true));
+    this.add(v.getUint32(o + 4, true), phi * TWO32 + plo, v.getUint32(o + 24, true));
   }
 
   private quote(v: DataView, o: number): void {
@@ -243,7 +301,7 @@ export class BarAggregator {
       this.stats.undefinedSide++;
       return;
     }
-    this.addQuote(v.getUint32(o + 4, true), bhi * 4294967296 + blo, ahi * 4294967296 + alo);
+    this.addQuote(v.getUint32(o + 4, true), bhi * TWO32 + blo, ahi * TWO32 + alo);
   }
 
   private addQuote(id: number, bid: number, ask: number): void {
@@ -277,7 +335,7 @@ export class BarAggregator {
     ts.split(hi, lo);
     const m = ts.minute;
     if (m === this.minute) {
-      if (ts.offset > this.clockOff) this.clockOff = ts.offset;
+      if (ts.offset > this.st.f[ScanFloat.ClockOff]!) this.st.f[ScanFloat.ClockOff] = ts.offset;
       return true;
     }
     if (m < this.dropBefore) {
@@ -293,9 +351,13 @@ export class BarAggregator {
   }
 
   private noteClock(minute: number, offset: number): void {
-    if (minute > this.clockMinute || (minute === this.clockMinute && offset > this.clockOff)) {
+    const f = this.st.f;
+    if (
+      minute > this.clockMinute ||
+      (minute === this.clockMinute && offset > f[ScanFloat.ClockOff]!)
+    ) {
       this.clockMinute = minute;
-      this.clockOff = offset;
+      f[ScanFloat.ClockOff] = offset;
     }
   }
 
@@ -310,126 +372,145 @@ export class BarAggregator {
     }
   }
 
+  /** Adds a record placed in the open minute (its offset in this.ts) to its instrument's bar. */
   private add(id: number, price: number, size: number): void {
-    let slot = id < DIRECT_IDS ? this.slotById[id]! : (this.slotByBigId.get(id) ?? -1);
-    if (slot < 0) slot = this.newSlot(id);
+    let slot = id < DIRECT_IDS ? this.st.slotById[id]! : (this.slotByBigId.get(id) ?? 0);
     const off = this.ts.offset;
-    if (this.stamp[slot] !== this.epoch) {
-      // Symbols change only with a new UTC date (file mappings) or a SymbolMappingMsg.
-      const day = Math.floor(this.minute / 1440);
-      if (this.symDay[slot] !== day || this.symVersion[slot] !== this.mappingVersion) {
-        const sym = this.symbolOf(id, this.minute);
-        if (sym === undefined || (sym !== this.symbol[slot] && !this.validSymbol(sym))) {
-          this.stats.unmapped++;
-          if (!this.refused.has(id)) {
-            this.refused.add(id);
-            this.onUnmapped?.(id, sym);
-          }
-          return;
-        }
-        this.symbol[slot] = sym;
-        this.symDay[slot] = day;
-        this.symVersion[slot] = this.mappingVersion;
-      }
-      this.stamp[slot] = this.epoch;
-      this.open[slot] = price;
-      this.high[slot] = price;
-      this.low[slot] = price;
-      this.close[slot] = price;
-      this.first[slot] = off;
-      this.last[slot] = off;
-      this.volume[slot] = size;
-      this.count[slot] = 1;
-      if (this.touchedLen === this.touched.length) this.touched = grow32(this.touched);
-      this.touched[this.touchedLen++] = slot;
+    const row = this.st.row;
+    const r = slot * Row.Size;
+    const last = row[r + Row.Last]!;
+    if (last < 0) {
+      if (slot === 0) slot = this.newSlot(id);
+      if (!this.resolve(slot, id)) return;
+      this.startBar(slot, price, size, off);
     } else {
-      if (price > this.high[slot]!) this.high[slot] = price;
-      if (price < this.low[slot]!) this.low[slot] = price;
-      if (off >= this.last[slot]!) {
-        this.close[slot] = price;
-        this.last[slot] = off;
-      } else if (off < this.first[slot]!) {
-        this.open[slot] = price;
-        this.first[slot] = off;
+      if (price > row[r + Row.High]!) row[r + Row.High] = price;
+      else if (price < row[r + Row.Low]!) row[r + Row.Low] = price;
+      if (off >= last) {
+        row[r + Row.Close] = price;
+        row[r + Row.Last] = off;
+      } else if (off < row[r + Row.First]!) {
+        row[r + Row.Open] = price;
+        row[r + Row.First] = off;
       }
-      this.volume[slot]! += size;
-      this.count[slot]! += 1;
+      row[r + Row.Volume]! += size;
+      row[r + Row.Count]! += 1;
     }
     this.stats.aggregated++;
-    if (this.snapshotted) this.changedSinceSnapshot = true;
+    this.changedSinceSnapshot = true;
   }
 
-  private validSymbol(sym: string): boolean {
-    return (
-      barProblem({
-        symbol: sym,
-        timestamp: new Date(0),
-        open: 0,
-        high: 0,
-        low: 0,
-        close: 0,
-        volume: 0,
-        trade_count: 0,
-      }) === undefined
-    );
+  /**
+   * Resolves a slot's symbol for the open minute when its cached one may be stale (symbols
+   * change only with a new UTC date or a SymbolMappingMsg); false (counted and reported once)
+   * when it has none or one price_bars refuses.
+   */
+  private resolve(slot: number, id: number): boolean {
+    const { symDay, symVersion, i } = this.st;
+    const day = i[ScanInt.Day]!;
+    const version = i[ScanInt.Version]!;
+    if (symDay[slot] === day && symVersion[slot] === version) return true;
+    const sym = this.symbolOf(id, this.minute);
+    if (sym === undefined || (sym !== this.symbol[slot] && !validSymbol(sym))) {
+      this.stats.unmapped++;
+      if (!this.refused.has(id)) {
+        this.refused.add(id);
+        this.onUnmapped?.(id, sym);
+      }
+      return false;
+    }
+    this.symbol[slot] = sym;
+    symDay[slot] = day;
+    symVersion[slot] = version;
+    return true;
+  }
+
+  /** Starts a slot's bar of the open minute with its first record. */
+  private startBar(slot: number, price: number, size: number, off: number): void {
+    const st = this.st;
+    const row = st.row;
+    const r = slot * Row.Size;
+    row[r + Row.Open] = price;
+    row[r + Row.High] = price;
+    row[r + Row.Low] = price;
+    row[r + Row.Close] = price;
+    row[r + Row.First] = off;
+    row[r + Row.Last] = off;
+    row[r + Row.Volume] = size;
+    row[r + Row.Count] = 1;
+    const n = st.i[ScanInt.TouchedLen]!;
+    if (n === st.touched.length) {
+      const touched = new Int32Array(n * 2);
+      touched.set(st.touched);
+      st.touched = touched;
+    }
+    st.touched[n] = slot;
+    st.i[ScanInt.TouchedLen] = n + 1;
   }
 
   private newSlot(id: number): number {
     if (this.slots === this.capacity) this.grow(this.capacity * 2);
     const slot = this.slots++;
-    if (id < DIRECT_IDS) this.slotById[id] = slot;
+    if (id < DIRECT_IDS) this.st.slotById[id] = slot;
     else this.slotByBigId.set(id, slot);
     return slot;
   }
 
   private grow(capacity: number): void {
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(capacity);
-      b.set(a);
-      return b;
-    };
+    const st = this.st;
     const i32 = (a: Int32Array) => {
       const b = new Int32Array(capacity).fill(-1);
       b.set(a);
       return b;
     };
-    this.stamp = i32(this.stamp);
-    this.symDay = i32(this.symDay);
-    this.symVersion = i32(this.symVersion);
-    this.open = f64(this.open);
-    this.high = f64(this.high);
-    this.low = f64(this.low);
-    this.close = f64(this.close);
-    this.first = f64(this.first);
-    this.last = f64(this.last);
-    this.volume = f64(this.volume);
-    this.count = f64(this.count);
-    if (this.touched.length === 0) this.touched = new Int32Array(capacity);
+    st.symDay = i32(st.symDay);
+    st.symVersion = i32(st.symVersion);
+    const row = new Float64Array(capacity * Row.Size);
+    row.set(st.row);
+    for (let s = this.capacity; s < capacity; s++) row[s * Row.Size + Row.Last] = -1;
+    st.row = row;
     this.capacity = capacity;
   }
 
+  /** Starts the open minute's state (none open when NO_MINUTE): forgets the last one's bars. */
   private resetMinute(): void {
-    this.epoch++;
-    this.touchedLen = 0;
+    const { row, touched, f, i } = this.st;
+    const n = i[ScanInt.TouchedLen]!;
+    for (let k = 0; k < n; k++) row[touched[k]! * Row.Size + Row.Last] = -1;
+    i[ScanInt.TouchedLen] = 0;
     this.snapshotted = false;
     this.changedSinceSnapshot = false;
+    // minute * 60e9 = (minute * 29296875) * 2^11 is an exact double. The minute holding the
+    // undefined timestamp (2^64 - 1) stays on place(), which drops it.
+    const startNs = this.minute * MINUTE_NS;
+    if (this.minute === NO_MINUTE || startNs + MINUTE_NS >= 2 ** 64) {
+      f[ScanFloat.BaseHi] = NO_BASE;
+      f[ScanFloat.BaseLo] = 0;
+    } else {
+      const hi = Math.floor(startNs / TWO32);
+      f[ScanFloat.BaseHi] = hi;
+      f[ScanFloat.BaseLo] = startNs - hi * TWO32;
+    }
+    i[ScanInt.Day] = this.minute === NO_MINUTE ? -1 : Math.floor(this.minute / 1440);
   }
 
   /** Emits the open minute's bars (final unless `provisional`) as a columnar copy. */
   private emit(provisional: boolean): void {
     if (!provisional && this.snapshotted && !this.changedSinceSnapshot) return;
-    const n = this.touchedLen;
+    const { row, touched, i } = this.st;
+    const n = i[ScanInt.TouchedLen]!;
     if (n === 0) return;
     const out = new ClosedBars(this.minute, this.source, n);
-    for (let i = 0; i < n; i++) {
-      const s = this.touched[i]!;
-      out.symbol[i] = this.symbol[s]!;
-      out.open[i] = this.open[s]!;
-      out.high[i] = this.high[s]!;
-      out.low[i] = this.low[s]!;
-      out.close[i] = this.close[s]!;
-      out.volume[i] = this.volume[s]!;
-      out.count[i] = this.count[s]!;
+    for (let k = 0; k < n; k++) {
+      const s = touched[k]!;
+      const r = s * Row.Size;
+      out.symbol[k] = this.symbol[s]!;
+      out.open[k] = row[r + Row.Open]!;
+      out.high[k] = row[r + Row.High]!;
+      out.low[k] = row[r + Row.Low]!;
+      out.close[k] = row[r + Row.Close]!;
+      out.volume[k] = row[r + Row.Volume]!;
+      out.count[k] = row[r + Row.Count]!;
     }
     this.stats.barsEmitted += n;
     this.onBars(out);
@@ -448,11 +529,13 @@ export class BarAggregator {
       this.tickClockMs = clock;
       this.clockWallMs = now;
     }
-    if (this.minute === NO_MINUTE || this.snapshotted || this.touchedLen === 0) return;
+    if (this.minute === NO_MINUTE || this.snapshotted || this.st.i[ScanInt.TouchedLen] === 0)
+      return;
     const estimate = clock + (now - this.clockWallMs);
     if (estimate < (this.minute + 1) * 60_000 + graceMs) return;
     this.emit(true);
     this.snapshotted = true;
+    this.changedSinceSnapshot = false;
   }
 
   /** End of a finite stream (file, historical request): closes the open minute. */
@@ -480,65 +563,19 @@ export class BarAggregator {
   }
 }
 
-/**
- * The bars of one minute, columnar (prices in 1e-9 units, or bid+ask sums in mbp-1 mode):
- * cheap to produce on the hot path; `toBarInputs()` formats them for `upsertBars`.
- */
-export class ClosedBars {
-  readonly symbol: string[];
-  readonly open: Float64Array;
-  readonly high: Float64Array;
-  readonly low: Float64Array;
-  readonly close: Float64Array;
-  readonly volume: Float64Array;
-  readonly count: Float64Array;
-
-  constructor(
-    /** Epoch minute of the bars' open time. */
-    readonly minute: number,
-    readonly source: BarSource,
-    readonly length: number,
-  ) {
-    this.symbol = new Array<string>(length);
-    this.open = new Float64Array(length);
-    this.high = new Float64Array(length);
-    this.low = new Float64Array(length);
-    this.close = new Float64Array(length);
-    this.volume = new Float64Array(length);
-    this.count = new Float64Array(length);
-  }
-
-  /** The bars as `upsertBars` takes them: exact decimal prices, is_legacy false, data_source. */
-  toBarInputs(): BarInput[] {
-    const n = this.length;
-    const bars = new Array<BarInput>(n);
-    const timestamp = new Date(this.minute * 60_000);
-    const divisor = this.source === 'mbp-1' ? 2 : 1;
-    for (let i = 0; i < n; i++) {
-      const o = this.open[i]!;
-      const h = this.high[i]!;
-      const l = this.low[i]!;
-      const c = this.close[i]!;
-      // Many bars repeat a price (single-trade bars are all one): format each value once.
-      const open = unitsToDecimal(o, divisor);
-      const high = h === o ? open : unitsToDecimal(h, divisor);
-      const low = l === o ? open : l === h ? high : unitsToDecimal(l, divisor);
-      const close = c === o ? open : c === h ? high : c === l ? low : unitsToDecimal(c, divisor);
-      bars[i] = {
-        symbol: this.symbol[i]!,
-        timestamp,
-        open,
-        high,
-        low,
-        close,
-        volume: this.volume[i]!,
-        trade_count: this.count[i]!,
-        is_legacy: false,
-        data_source: this.source,
-      };
-    }
-    return bars;
-  }
+function validSymbol(sym: string): boolean {
+  return (
+    barProblem({
+      symbol: sym,
+      timestamp: new Date(0),
+      open: 0,
+      high: 0,
+      low: 0,
+      close: 0,
+      volume: 0,
+      trade_count: 0,
+    }) === undefined
+  );
 }
 
 function systemCode(bytes: Uint8Array, o: number, size: number): number {
@@ -557,10 +594,4 @@ function textCode(text: string): number {
   if (text === 'Heartbeat') return SYSTEM_HEARTBEAT;
   if (text.startsWith('End of interval ')) return SYSTEM_END_OF_INTERVAL;
   return 255;
-}
-
-function grow32(a: Int32Array): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(a.length * 2);
-  b.set(a);
-  return b;
 }

@@ -1,0 +1,240 @@
+import { DbnDecoder, type EncodableRecord, encodeDbn, trade } from '@timed/dbn';
+import { describe, expect, it } from 'vitest';
+import { normDecimal, referenceBars, sortBars } from '../test/reference-bars.js';
+import { heartbeat, rng, UNDEF_PRICE } from '../test/session.js';
+import { BarAggregator } from './bar-aggregator.js';
+import type { ClosedBars } from './closed-bars.js';
+
+// The trades batch path (handleBatch -> scanTrades) must give exactly what the straightforward
+// per-record path (handle, and handleRecord for decoded objects) gives: the same emits in the
+// same order, the same bars, the same counters, whatever the chunking.
+
+const T0 = 1_761_321_600_000_000_000n; // 2025-10-24T16:00:00Z
+const MIN = 60_000_000_000n;
+const UNDEF_TS = 2n ** 64n - 1n;
+const BIG_ID = 5_000_001; // above the scan's direct-index range
+
+const REMAP_MINUTE = Number(T0 / MIN) + 20;
+
+/** Symbols: 900 has none, 901 one price_bars refuses, 33 changes (announced by mappings). */
+function symbolOf(id: number, minute: number): string | undefined {
+  if (id === 900) return undefined;
+  if (id === 901) return 'not valid';
+  if (id === 33 && minute >= REMAP_MINUTE) return 'REMAPPED';
+  return `S${id}`;
+}
+
+function mapping(id: number, ts: bigint): EncodableRecord {
+  return {
+    kind: 'SymbolMappingMsg',
+    rtype: 0x16,
+    publisher_id: 0,
+    instrument_id: id,
+    ts_event: ts,
+    stype_in_symbol: 'REMAPPED',
+    stype_out_symbol: String(id),
+    start_ts: ts,
+    end_ts: ts + MIN * 1440n,
+  };
+}
+
+/** A messy session: out-of-order and equal ts_recv, late records, odd ids, gaps, heartbeats. */
+function messySession(seed: number, count: number): EncodableRecord[] {
+  const r = rng(seed);
+  const ids = [...Array.from({ length: 40 }, (_, i) => 10 + i), 900, 901, BIG_ID];
+  const records: EncodableRecord[] = [];
+  let ts = T0 + 123n;
+  let earlier = ts;
+  for (let n = 0; n < count; n++) {
+    const u = r();
+    if (u < 0.002) {
+      ts += 70_000_000_000n; // a quiet gap longer than a minute
+      records.push(heartbeat(ts - 5n));
+    } else if (u < 0.004) {
+      records.push(mapping(33, ts));
+    } else if (u < 0.006) {
+      records.push(heartbeat(ts + 1n));
+    }
+    if (n === count >> 1) {
+      // 1,000 instruments in a minute, 1,000 others in the next, all 2,000 in the one after:
+      // slots and the touched list outgrow their start size (1,024) on both paths.
+      for (const [from, to] of [
+        [2_000, 3_000],
+        [3_000, 4_000],
+        [2_000, 4_000],
+      ] as const) {
+        ts += MIN;
+        for (let id = from; id < to; id++) {
+          const price = BigInt(5_000_000_000 + id);
+          records.push(trade({ instrument_id: id, ts_event: ts, price, size: id }));
+        }
+      }
+    }
+    if (r() < 0.9) ts += BigInt(Math.floor(r() * 30_000_000)); // else the same ts_recv again
+    let recv = ts;
+    const v = r();
+    if (v < 0.01)
+      recv = ts - BigInt(Math.floor(r() * 90e9)); // late, maybe a closed minute
+    else if (v < 0.03)
+      recv = ts - BigInt(Math.floor(r() * 5e8)); // out of order
+    else if (v < 0.035) recv = UNDEF_TS;
+    else if (v < 0.06) recv = earlier; // a tie with an earlier trade
+    if (r() < 0.3) earlier = recv;
+    const id = ids[Math.floor(r() * r() * ids.length)]!;
+    // Few distinct prices, some 1 unit (1e-9) apart: ties and new extremes are common.
+    const step = id % 3 === 0 ? 1 : 10_000_000;
+    const price = r() < 0.01 ? UNDEF_PRICE : BigInt(100_000_000_000 + Math.floor(r() * 8) * step);
+    const size = 1 + (n % 700);
+    records.push(trade({ instrument_id: id, ts_event: ts, ts_recv: recv, price, size }));
+  }
+  return records;
+}
+
+interface Emit {
+  minute: number;
+  columns: unknown[];
+}
+
+function emitted(closed: ClosedBars): Emit {
+  return {
+    minute: closed.minute,
+    columns: [
+      [...closed.symbol],
+      [...closed.open],
+      [...closed.high],
+      [...closed.low],
+      [...closed.close],
+      [...closed.volume],
+      [...closed.count],
+    ],
+  };
+}
+
+type Feed = (agg: BarAggregator, dec: DbnDecoder, bytes: Uint8Array) => void;
+
+const batches =
+  (chunk: number): Feed =>
+  (agg, dec, bytes) => {
+    const visit = (b: Parameters<BarAggregator['handleBatch']>[0]) => agg.handleBatch(b);
+    for (let i = 0; i < bytes.length; i += chunk)
+      dec.writeBatches(bytes.subarray(i, i + chunk), visit);
+  };
+const cursors: Feed = (agg, dec, bytes) => {
+  const visit = (c: Parameters<BarAggregator['handle']>[0]) => agg.handle(c);
+  for (let i = 0; i < bytes.length; i += 777) dec.write(bytes.subarray(i, i + 777), visit);
+};
+const objects: Feed = (agg, dec, bytes) => {
+  for (const rec of dec.push(bytes)) agg.handleRecord(rec);
+};
+
+const METADATA = { dataset: 'EQUS.MINI', schema: 'trades' };
+
+/** Feeds the session, resyncs to `resume` and replays the records from `replayFrom`. */
+function run(records: EncodableRecord[], feed: Feed, resume: number, replayFrom: number) {
+  const emits: Emit[] = [];
+  const agg = new BarAggregator({
+    source: 'trades',
+    symbolOf,
+    onBars: (closed) => emits.push(emitted(closed)),
+  });
+  feed(agg, new DbnDecoder(), encodeDbn(METADATA, records));
+  const clock = agg.streamClockMs;
+  agg.resync(resume);
+  feed(agg, new DbnDecoder(), encodeDbn(METADATA, records.slice(replayFrom)));
+  const clocks = [clock, agg.streamClockMs, agg.openMinute];
+  agg.closeAll();
+  return { emits, clocks, stats: { ...agg.stats } };
+}
+
+describe('trades batch path (scanTrades)', () => {
+  it('gives exactly the emits and counters of the per-record path on a messy session', () => {
+    const records = messySession(21, 40_000);
+    const tsOf = (rec: EncodableRecord) => (rec.kind === 'TradeMsg' ? rec.ts_recv : 0n);
+    const replayFrom = Math.floor(records.length * 0.7);
+    const resume =
+      Number(tsOf(records.slice(replayFrom).find((x) => x.kind === 'TradeMsg')!) / MIN) + 1;
+    const expected = run(records, cursors, resume, replayFrom);
+    expect(expected.emits.length).toBeGreaterThan(50);
+    const s = expected.stats;
+    for (const counter of [s.late, s.replayOverlap, s.unmapped, s.undefinedPrice]) {
+      expect(counter).toBeGreaterThan(0);
+    }
+    expect(run(records, objects, resume, replayFrom)).toEqual(expected);
+    // Chunk sizes that split records and leave batches unaligned (the copy path) or aligned.
+    for (const chunk of [1 << 20, 4096, 997, 50]) {
+      expect(run(records, batches(chunk), resume, replayFrom)).toEqual(expected);
+    }
+  });
+
+  it('equals the independent rebuild of a plain session through the batch path', () => {
+    const records = messySession(5, 20_000).filter(
+      (rec) =>
+        rec.kind === 'TradeMsg' &&
+        rec.ts_recv !== UNDEF_TS &&
+        rec.instrument_id !== 901 &&
+        rec.instrument_id !== 33,
+    );
+    // Sorted by ts_recv (stable): no late records, so every trade lands in a bar.
+    const sorted = records
+      .map((rec, i) => ({ rec, i }))
+      .sort((a, b) => {
+        const x = a.rec.kind === 'TradeMsg' ? a.rec.ts_recv : 0n;
+        const y = b.rec.kind === 'TradeMsg' ? b.rec.ts_recv : 0n;
+        return x < y ? -1 : x > y ? 1 : a.i - b.i;
+      })
+      .map((x) => x.rec);
+    const bars: ReturnType<ClosedBars['toBarInputs']> = [];
+    const agg = new BarAggregator({
+      source: 'trades',
+      symbolOf,
+      onBars: (closed) => bars.push(...closed.toBarInputs()),
+    });
+    batches(4096)(agg, new DbnDecoder(), encodeDbn(METADATA, sorted));
+    agg.closeAll();
+    const got = sortBars(
+      bars.map((b) => ({
+        symbol: b.symbol,
+        minute: b.timestamp.toISOString(),
+        open: normDecimal(b.open),
+        high: normDecimal(b.high),
+        low: normDecimal(b.low),
+        close: normDecimal(b.close),
+        volume: String(b.volume),
+        trade_count: b.trade_count,
+        data_source: b.data_source ?? '',
+      })),
+    );
+    expect(got).toEqual(referenceBars(sorted, (id) => symbolOf(id, 0)));
+    expect(got.length).toBeGreaterThan(200);
+  });
+
+  it('re-emits a snapshotted minute only when batches changed it', () => {
+    let now = Number(T0 / 1_000_000n);
+    const emits: Array<{ minute: number; volume: number[] }> = [];
+    const agg = new BarAggregator({
+      source: 'trades',
+      symbolOf,
+      onBars: (closed) => emits.push({ minute: closed.minute, volume: [...closed.volume] }),
+      now: () => now,
+    });
+    const send = (recs: EncodableRecord[]) =>
+      batches(1 << 16)(agg, new DbnDecoder(), encodeDbn(METADATA, recs));
+    const t = (ts: bigint, size: number) =>
+      trade({ instrument_id: 10, ts_event: ts, price: 10n ** 11n, size });
+    send([t(T0 + 1n, 1)]);
+    agg.tick(2_000);
+    now += 63_000;
+    agg.tick(2_000); // snapshot of the open minute
+    send([t(T0 + 2n, 2), t(T0 + MIN, 4)]); // amends it, then closes it
+    send([t(T0 + MIN + 1n, 8)]);
+    now += 60_000;
+    agg.tick(2_000); // snapshot of the next minute
+    send([heartbeat(T0 + 2n * MIN)]); // closes it unchanged
+    const m0 = Number(T0 / MIN);
+    expect(emits).toEqual([
+      { minute: m0, volume: [1] },
+      { minute: m0, volume: [3] },
+      { minute: m0 + 1, volume: [12] },
+    ]);
+  });
+});
