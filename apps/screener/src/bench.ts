@@ -11,14 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDb, ensureDatabase, migrate, startEmbeddedPostgres, upsertBars } from '@timed/db';
-import { DbnDecoder, encodeMetadata, type RecordBatch } from '@timed/dbn';
+import { DbnDecoder, encodeMetadata, type RecordBatch, sumTradeFields } from '@timed/dbn';
 import { pino } from 'pino';
 import { BarAggregator } from './bar-aggregator.js';
 import { BarWriter } from './bar-writer.js';
 import { feedFiniteSource } from './finite-source.js';
 
 // Benchmark: replay a generated trading day (uncompressed DBN) into Postgres, end to end, and
-// compare decode + aggregate (no DB) with dbn's decode-only rate on the same bytes (the ceiling).
+// compare decode + aggregate (no DB) with dbn's decode-only rate on the same bytes (the ceiling:
+// the trade-field read of dbn's own benchmark), and with a stricter low-words-only loop.
 const { values } = parseArgs({
   options: {
     trades: { type: 'string', default: '20000000' },
@@ -117,8 +118,19 @@ function generate(path: string): void {
 }
 
 let checksum = 0;
-/** dbn's decode-only consumer: the fields any trades consumer reads, nothing else. */
-const decodeOnly = (b: RecordBatch): void => {
+/**
+ * dbn's decode-only rate, as @timed/dbn's own benchmark defines it ("decoder batches, trade fields
+ * read", `sumTradeFields`): every TradeMsg's instrument_id, exact price, size and ts_recv. This is
+ * the reference the 0.6 goal is judged against.
+ */
+const decodeTrades = (b: RecordBatch): void => {
+  checksum = (checksum + sumTradeFields(b)) % 1e9;
+};
+/**
+ * A stricter reference, printed beside it: the same loop reading only the low u32 word of each of
+ * those four fields (not a full decode: price and ts_recv are 64-bit).
+ */
+const lowWordsOnly = (b: RecordBatch): void => {
   const { bytes, view, end } = b;
   let sum = 0;
   for (let o = b.start; o < end; o += bytes[o]! << 2) {
@@ -165,12 +177,12 @@ say(
   `  ${(bytes.length / 1e6).toFixed(0)} MB in ${tg.s.toFixed(1)} s`,
 );
 
-const decodeRun = () => {
+const decodeRun = (consume: (b: RecordBatch) => void) => () => {
   const dec = new DbnDecoder({ compression: 'none' });
   let n = 0;
   const count = (b: RecordBatch) => {
     n += b.count;
-    decodeOnly(b);
+    consume(b);
   };
   for (let p = 0; p < bytes.length; p += CHUNK)
     dec.writeBatches(bytes.subarray(p, p + CHUNK), count);
@@ -196,31 +208,44 @@ const aggregateRun = () => {
   agg.closeAll();
   return agg.stats.records;
 };
-// Interleaved rounds on the same in-memory bytes, alternating which goes first: both rates see
-// the same machine load (other jobs share the 2 cores). A first round warms the JIT up and is
-// not counted. Median and best of each are reported; the headline ratio is the median of the
-// per-round ratios (each pairs two adjacent runs), the ratio of the bests is printed beside it.
-const rates = { decode: [] as number[], aggregate: [] as number[] };
+const runs = {
+  decode: { label: 'decode only (dbn, trade fields)', run: decodeRun(decodeTrades) },
+  lowWords: { label: 'low words only (stricter)', run: decodeRun(lowWordsOnly) },
+  aggregate: { label: 'decode + aggregate (no DB)', run: aggregateRun },
+} as const;
+type Which = keyof typeof runs;
+// Interleaved rounds on the same in-memory bytes, rotating which goes first: all rates see the
+// same machine load (other jobs share the 2 cores). A first round warms the JIT up and is not
+// counted. Median and best of each are reported; a headline ratio is the median of the per-round
+// ratios (each pairs runs of one round), the ratio of the bests is printed beside it.
+const rates: Record<Which, number[]> = { decode: [], lowWords: [], aggregate: [] };
+const rotations: Which[][] = [
+  ['decode', 'lowWords', 'aggregate'],
+  ['aggregate', 'decode', 'lowWords'],
+  ['lowWords', 'aggregate', 'decode'],
+];
 for (let r = -1; r < ROUNDS; r++) {
-  const order =
-    r % 2 === 0 ? (['decode', 'aggregate'] as const) : (['aggregate', 'decode'] as const);
-  for (const which of order) {
-    const t = timeIt(which === 'decode' ? decodeRun : aggregateRun);
+  for (const which of rotations[(r + 1) % rotations.length]!) {
+    const t = timeIt(runs[which].run);
     if (r < 0) continue;
     rates[which].push(t.n / t.s);
-    const label =
-      which === 'decode' ? 'decode-only (dbn batch path)' : 'decode + aggregate (no DB)';
     say(
       'progress',
       { phase: which, round: r + 1, seconds: t.s, tradesPerSecond: Math.round(t.n / t.s) },
-      `  round ${r + 1} ${label}: ${t.s.toFixed(2)} s, ${(t.n / t.s / 1e6).toFixed(1)}M trades/s`,
+      `  round ${r + 1} ${runs[which].label}: ${t.s.toFixed(2)} s, ${(t.n / t.s / 1e6).toFixed(1)}M trades/s`,
     );
   }
 }
+const ratioTo = (ref: Which) => ({
+  median: median(rates.aggregate.map((a, i) => a / rates[ref][i]!)),
+  bests: Math.max(...rates.aggregate) / Math.max(...rates[ref]),
+});
 const decodeRate = median(rates.decode);
+const lowWordsRate = median(rates.lowWords);
 const aggRate = median(rates.aggregate);
-const ratio = median(rates.aggregate.map((a, i) => a / rates.decode[i]!));
-const bestRatio = Math.max(...rates.aggregate) / Math.max(...rates.decode);
+const toDecode = ratioTo('decode');
+const toLowWords = ratioTo('lowWords');
+const ratio = toDecode.median;
 const RATIO_GOAL = 0.6;
 const rateLine = (xs: number[]) =>
   `median ${(median(xs) / 1e6).toFixed(1)}M, best ${(Math.max(...xs) / 1e6).toFixed(1)}M trades/s`;
@@ -228,15 +253,19 @@ say(
   'rates',
   {
     decodeOnlyTradesPerSecond: rates.decode.map(Math.round),
+    lowWordsOnlyTradesPerSecond: rates.lowWords.map(Math.round),
     aggregateTradesPerSecond: rates.aggregate.map(Math.round),
     ratio: Number(ratio.toFixed(3)),
-    ratioOfBests: Number(bestRatio.toFixed(3)),
+    ratioOfBests: Number(toDecode.bests.toFixed(3)),
+    ratioToLowWords: Number(toLowWords.median.toFixed(3)),
     goal: RATIO_GOAL,
     barsBuilt,
   },
-  `  decode only (dbn)   ${rateLine(rates.decode)}
-  decode + aggregate  ${rateLine(rates.aggregate)}
-  ratio ${ratio.toFixed(2)} (median of rounds; of the bests ${bestRatio.toFixed(2)}), goal >= ${RATIO_GOAL}: ${ratio >= RATIO_GOAL ? 'MET' : 'NOT MET'}; ${barsBuilt} bars`,
+  `  decode only (dbn, trade fields)  ${rateLine(rates.decode)}
+  low words only (stricter)        ${rateLine(rates.lowWords)}
+  decode + aggregate               ${rateLine(rates.aggregate)}
+  ratio to dbn decode ${ratio.toFixed(2)} (median of rounds; of the bests ${toDecode.bests.toFixed(2)}), goal >= ${RATIO_GOAL}: ${ratio >= RATIO_GOAL ? 'MET' : 'NOT MET'}
+  ratio to the low-words loop ${toLowWords.median.toFixed(2)} (of the bests ${toLowWords.bests.toFixed(2)}); ${barsBuilt} bars`,
 );
 
 if (values['no-db']) {
@@ -287,9 +316,11 @@ const summary = {
   symbols: SYMBOLS,
   fileMB: Math.round(bytes.length / 1e6),
   decodeOnlyTradesPerSecond: Math.round(decodeRate),
+  lowWordsOnlyTradesPerSecond: Math.round(lowWordsRate),
   aggregateTradesPerSecond: Math.round(aggRate),
   aggregateToDecodeRatio: Number(ratio.toFixed(3)),
-  aggregateToDecodeRatioBestOf: Number(bestRatio.toFixed(3)),
+  aggregateToDecodeRatioBestOf: Number(toDecode.bests.toFixed(3)),
+  aggregateToLowWordsRatio: Number(toLowWords.median.toFixed(3)),
   barsBuilt,
   endToEndSeconds: Number(e2e.s.toFixed(2)),
   endToEndTradesPerSecond: Math.round(e2eRate),
@@ -303,8 +334,11 @@ const summary = {
 if (tty) {
   console.log(`
 ${TRADES} trades, ${SYMBOLS} symbols, ${summary.fileMB} MB uncompressed DBN, ${MINUTES} minutes
-  decode only (dbn, median) ${(decodeRate / 1e6).toFixed(1)}M trades/s
-  decode + aggregate        ${(aggRate / 1e6).toFixed(1)}M trades/s  -> ratio ${ratio.toFixed(2)} (median of rounds; of the bests ${bestRatio.toFixed(2)}; goal >= ${RATIO_GOAL}) ${ratio >= RATIO_GOAL ? 'MET' : 'NOT MET'}
+  decode only (dbn, trade fields, median) ${(decodeRate / 1e6).toFixed(1)}M trades/s
+  low words only (stricter, median)       ${(lowWordsRate / 1e6).toFixed(1)}M trades/s
+  decode + aggregate (median)             ${(aggRate / 1e6).toFixed(1)}M trades/s
+    ratio to dbn decode ${ratio.toFixed(2)} (median of rounds; of the bests ${toDecode.bests.toFixed(2)}; goal >= ${RATIO_GOAL}) ${ratio >= RATIO_GOAL ? 'MET' : 'NOT MET'}
+    ratio to the low-words loop ${toLowWords.median.toFixed(2)} (of the bests ${toLowWords.bests.toFixed(2)})
   end to end into Postgres ${e2e.s.toFixed(1)} s: ${(e2eRate / 1e6).toFixed(2)}M trades/s, ${e2e.bars} bars, ${Math.round(barRate)} bars/s
   projection ${FULL_DAY.trades / 1e6}M trades / ${FULL_DAY.symbols} symbols (${Math.round(fullBars)} bars): ${projected.toFixed(1)} s (goal <= ${FULL_DAY.goalSeconds} s) ${projected <= FULL_DAY.goalSeconds ? 'MET' : 'NOT MET'}`);
 } else {

@@ -112,3 +112,4 @@ export {
   type TradeMsg,
 } from './records.js';
 export { SymbolMap } from './symbol-map.js';
+export { sumTradeFields } from './trade-fields.js';
