@@ -21,10 +21,57 @@ describe('BarsPageCache', () => {
     t = 999;
     await cache.get('k', load);
     expect(loads).toBe(1);
-    t = 1000;
-    await cache.get('k', load);
+    t = 2000; // past the stale window too: a plain load
+    const c = await cache.get('k', load);
     expect(loads).toBe(2);
+    expect(c).not.toBe(a);
     await cache.get('other', load);
+    expect(loads).toBe(3);
+  });
+
+  it('serves an expired page while one background load refreshes it (at most 2 x TTL old)', async () => {
+    let t = 0;
+    const pages: BarsPage[] = [];
+    let release: (() => void) | undefined;
+    const cache = new BarsPageCache({ ttlMs: 1000, now: () => t });
+    const load = () => {
+      const p = page(1);
+      pages.push(p);
+      if (pages.length === 1) return Promise.resolve(p);
+      return new Promise<BarsPage>((resolve) => {
+        release = () => resolve(p);
+      });
+    };
+    const first = await cache.get('k', load);
+    t = 1500;
+    // Expired: the old page at once, and one refresh started for any number of callers.
+    expect(await cache.get('k', load)).toBe(first);
+    expect(await cache.get('k', load)).toBe(first);
+    expect(pages).toHaveLength(2);
+    release!();
+    await new Promise((r) => setImmediate(r));
+    const second = await cache.get('k', load);
+    expect(second).toBe(pages[1]);
+    expect(second).not.toBe(first);
+    expect(pages).toHaveLength(2);
+  });
+
+  it('drops a page whose background refresh failed: the next request loads and sees the error', async () => {
+    let t = 0;
+    let fail = false;
+    let loads = 0;
+    const cache = new BarsPageCache({ ttlMs: 1000, now: () => t });
+    const load = async () => {
+      loads++;
+      if (fail) throw new Error('down');
+      return page(1);
+    };
+    const first = await cache.get('k', load);
+    fail = true;
+    t = 1200;
+    expect(await cache.get('k', load)).toBe(first); // stale, refresh fails in the background
+    await new Promise((r) => setImmediate(r));
+    await expect(cache.get('k', load)).rejects.toThrow('down');
     expect(loads).toBe(3);
   });
 

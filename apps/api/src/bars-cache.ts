@@ -4,8 +4,8 @@ import type { StoredBar } from '@timed/db';
 export interface BarsPage {
   bars: StoredBar[];
   nextCursor: string | null;
-  /** The JSON body as the route's compiled serializer wrote it (set on first use). */
-  json?: string;
+  /** The JSON body as the route's compiled serializer wrote it, as bytes (set on first use). */
+  json?: Buffer;
   /** The CSV body (set on first use). */
   csv?: string;
 }
@@ -21,14 +21,26 @@ export interface BarsPageCacheOptions {
   now?: () => number;
 }
 
+interface Entry {
+  /** Until when the page is fresh. */
+  expires: number;
+  page: Promise<BarsPage>;
+  /** The page has loaded (a stale page is served only once it has). */
+  settled: boolean;
+  /** A background refresh of this entry is running. */
+  refreshing: boolean;
+}
+
 /**
  * A micro-cache of bar pages: identical queries within `ttlMs` share one database round trip
  * (including requests that arrive while it is in flight), so a burst of clients asking for the
- * same day costs one query and one serialisation. Answers are at most `ttlMs` old; failures are
- * never kept.
+ * same day costs one query and one serialisation. In the `ttlMs` after a page expires it is still
+ * served while one request's worth of refresh runs in the background (stale-while-revalidate), so
+ * no client waits behind the refresh: answers are at most 2 x `ttlMs` old. Failures are never
+ * kept; a failed refresh drops the page, and the next request loads (and sees the failure).
  */
 export class BarsPageCache {
-  private readonly entries = new Map<string, { expires: number; page: Promise<BarsPage> }>();
+  private readonly entries = new Map<string, Entry>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly maxBars: number;
@@ -41,28 +53,62 @@ export class BarsPageCache {
     this.now = options.now ?? Date.now;
   }
 
-  /** The page for `key`: from memory while fresh, else from `load`. */
+  /** The page for `key`: from memory while fresh (or stale and being refreshed), else `load`. */
   get(key: string, load: () => Promise<BarsPage>): Promise<BarsPage> {
     if (this.ttlMs <= 0) return load();
     const t = this.now();
     const hit = this.entries.get(key);
-    if (hit && hit.expires > t) return hit.page;
-    if (hit) this.entries.delete(key);
-    const page = load();
-    this.entries.set(key, { expires: t + this.ttlMs, page });
+    if (hit) {
+      if (hit.expires > t) return hit.page;
+      if (hit.settled && t < hit.expires + this.ttlMs) {
+        if (!hit.refreshing) this.refresh(key, hit, load);
+        return hit.page;
+      }
+      this.entries.delete(key);
+    }
+    const entry: Entry = {
+      expires: t + this.ttlMs,
+      page: load(),
+      settled: false,
+      refreshing: false,
+    };
+    this.keep(key, entry);
+    return entry.page;
+  }
+
+  private keep(key: string, entry: Entry): void {
+    this.entries.set(key, entry);
     while (this.entries.size > this.maxEntries) {
       this.entries.delete(this.entries.keys().next().value as string);
     }
-    page.then(
+    entry.page.then(
       (p) => {
-        if (p.bars.length > this.maxBars) this.forget(key, page);
+        entry.settled = true;
+        if (p.bars.length > this.maxBars) this.forget(key, entry);
       },
-      () => this.forget(key, page),
+      () => this.forget(key, entry),
     );
-    return page;
   }
 
-  private forget(key: string, page: Promise<BarsPage>): void {
-    if (this.entries.get(key)?.page === page) this.entries.delete(key);
+  private refresh(key: string, stale: Entry, load: () => Promise<BarsPage>): void {
+    stale.refreshing = true;
+    const page = load();
+    page.then(
+      () => {
+        if (this.entries.get(key) !== stale) return;
+        const fresh: Entry = {
+          expires: this.now() + this.ttlMs,
+          page,
+          settled: false,
+          refreshing: false,
+        };
+        this.keep(key, fresh);
+      },
+      () => this.forget(key, stale),
+    );
+  }
+
+  private forget(key: string, entry: Entry): void {
+    if (this.entries.get(key) === entry) this.entries.delete(key);
   }
 }

@@ -64,12 +64,10 @@ export function registerBars(app: FastifyInstance, deps: { db: Db; cache: BarsPa
         return reply.type('text/csv; charset=utf-8').send(page.csv);
       }
       // Rows go to the route's compiled serializer as they are (numeric text -> JSON numbers,
-      // Date -> ISO); the body is kept with the page so a cached page is serialised only once.
-      page.json ??= reply.serialize({
-        symbol,
-        bars: page.bars,
-        next_cursor: page.nextCursor,
-      }) as string;
+      // Date -> ISO); the body is kept with the page, as bytes, so a cached page is serialised and encoded once.
+      page.json ??= Buffer.from(
+        reply.serialize({ symbol, bars: page.bars, next_cursor: page.nextCursor }) as string,
+      );
       return reply.type('application/json; charset=utf-8').send(page.json);
     },
   );
