@@ -1,16 +1,16 @@
 import { createTestDatabase, type Db } from '@timed/db';
 import { type EncodableRecord, type LocalGateway, tradesSource } from '@timed/dbn';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type DaemonConfig, type DaemonResult, LockHeldError, runDaemon } from '../src/index.js';
+import { type DaemonConfig, LockHeldError } from '../src/index.js';
 import {
   barsSettle,
   expectedBars,
   gateway,
   openDb,
+  type RunningDaemon,
   recentSession,
+  startTestDaemon,
   storedBars,
-  TEST_API_KEY,
-  testLogger,
   waitFor,
 } from './harness.js';
 import { referenceBars } from './reference-bars.js';
@@ -27,31 +27,10 @@ afterAll(async () => {
   await db.destroy();
 });
 
-interface Running {
-  stop: () => void;
-  done: Promise<DaemonResult>;
-}
+type Running = RunningDaemon;
 
-function startDaemon(gw: LocalGateway, config: Partial<DaemonConfig> = {}): Running {
-  const abort = new AbortController();
-  const done = runDaemon(
-    {
-      dataset: 'EQUS.MINI',
-      schema: 'trades',
-      symbols: { all: true },
-      apiKey: TEST_API_KEY,
-      gateway: gw.address,
-      heartbeatIntervalS: 1,
-      heartbeatTimeoutMs: 3_000,
-      reconnectBaseMs: 50,
-      reconnectMaxMs: 200,
-      heartbeatRowMs: 200,
-      ...config,
-    },
-    { db, dbUrl: url, logger: testLogger, signal: abort.signal },
-  );
-  return { stop: () => abort.abort(), done };
-}
+const startDaemon = (gw: LocalGateway, config: Partial<DaemonConfig> = {}): Running =>
+  startTestDaemon(gw, { db, url }, config);
 
 function stopAndWait(d: Running): Promise<unknown> {
   d.stop();

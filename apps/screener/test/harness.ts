@@ -9,6 +9,7 @@ import {
   type TradesSession,
 } from '@timed/dbn';
 import { pino } from 'pino';
+import { type DaemonConfig, type DaemonResult, runDaemon } from '../src/index.js';
 import { normDecimal, type PlainBar, referenceBars, sortBars } from './reference-bars.js';
 
 /** The API key the local gateway accepts in tests (32 characters, like Databento's). */
@@ -111,4 +112,39 @@ export function gateway(
 /** A kysely Db for a URL, closed by the caller. */
 export function openDb(url: string): Db {
   return createDb(url, { max: 3 });
+}
+
+/** A daemon started by startTestDaemon. */
+export interface RunningDaemon {
+  stop: () => void;
+  done: Promise<DaemonResult>;
+}
+
+/**
+ * runDaemon in process against a local gateway, with the tests' quick timings (1 s heartbeats,
+ * 3 s heartbeat timeout, fast reconnects, a heartbeat row every 200 ms); `config` overrides.
+ */
+export function startTestDaemon(
+  gw: LocalGateway,
+  target: { db: Db; url: string },
+  config: Partial<DaemonConfig> = {},
+): RunningDaemon {
+  const abort = new AbortController();
+  const done = runDaemon(
+    {
+      dataset: 'EQUS.MINI',
+      schema: 'trades',
+      symbols: { all: true },
+      apiKey: TEST_API_KEY,
+      gateway: gw.address,
+      heartbeatIntervalS: 1,
+      heartbeatTimeoutMs: 3_000,
+      reconnectBaseMs: 50,
+      reconnectMaxMs: 200,
+      heartbeatRowMs: 200,
+      ...config,
+    },
+    { db: target.db, dbUrl: target.url, logger: testLogger, signal: abort.signal },
+  );
+  return { stop: () => abort.abort(), done };
 }

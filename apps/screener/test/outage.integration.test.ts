@@ -11,16 +11,14 @@ import {
 } from '@timed/db';
 import { tradesSource } from '@timed/dbn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDaemon } from '../src/index.js';
 import {
   barsSettle,
   expectedBars,
   gateway,
   openDb,
   recentSession,
+  startTestDaemon,
   storedBars,
-  TEST_API_KEY,
-  testLogger,
   waitFor,
 } from './harness.js';
 
@@ -53,21 +51,10 @@ describe('Postgres stopped for over 60 s mid-stream', () => {
     const s = recentSession({ seed: 21, minutes: 12, minutesAgo: 40 });
     const gw = await gateway(tradesSource(s.session), { heartbeatMs: 300, rate: 150 });
     const db: Db = openDb(url);
-    const abort = new AbortController();
-    const done = runDaemon(
-      {
-        dataset: 'EQUS.MINI',
-        schema: 'trades',
-        symbols: { all: true },
-        apiKey: TEST_API_KEY,
-        gateway: gw.address,
-        heartbeatIntervalS: 1,
-        reconnectBaseMs: 50,
-        heartbeatRowMs: 200,
-        coldStartMinute: s.startMinute,
-        writer: { retryMaxMs: 300 },
-      },
-      { db, dbUrl: url, logger: testLogger, signal: abort.signal },
+    const daemon = startTestDaemon(
+      gw,
+      { db, url },
+      { coldStartMinute: s.startMinute, writer: { retryMaxMs: 300 } },
     );
     try {
       await waitFor('a first minute written', async () => (await storedBars(db)).length > 0);
@@ -97,8 +84,8 @@ describe('Postgres stopped for over 60 s mid-stream', () => {
       // Only one gateway session: the outage did not touch the feed.
       expect(gw.sessions).toHaveLength(1);
     } finally {
-      abort.abort();
-      expect((await done).exitCode).toBe(0);
+      daemon.stop();
+      expect((await daemon.done).exitCode).toBe(0);
       await db.destroy();
       await gw.close();
     }
@@ -111,21 +98,10 @@ describe('Postgres stopped for over 60 s mid-stream', () => {
     const s = recentSession({ seed: 22, minutes: 8, minutesAgo: 30 });
     const gw = await gateway(tradesSource(s.session), { heartbeatMs: 300, rate: 1_000 });
     const db: Db = openDb(overflowUrl);
-    const abort = new AbortController();
-    const done = runDaemon(
-      {
-        dataset: 'EQUS.MINI',
-        schema: 'trades',
-        symbols: { all: true },
-        apiKey: TEST_API_KEY,
-        gateway: gw.address,
-        heartbeatIntervalS: 1,
-        reconnectBaseMs: 50,
-        heartbeatRowMs: 200,
-        coldStartMinute: s.startMinute,
-        writer: { retryMaxMs: 300, maxBuffered: 40 },
-      },
-      { db, dbUrl: overflowUrl, logger: testLogger, signal: abort.signal },
+    const daemon = startTestDaemon(
+      gw,
+      { db, url: overflowUrl },
+      { coldStartMinute: s.startMinute, writer: { retryMaxMs: 300, maxBuffered: 40 } },
     );
     try {
       await waitFor('a first minute written', async () => (await storedBars(db)).length > 0);
@@ -141,8 +117,8 @@ describe('Postgres stopped for over 60 s mid-stream', () => {
       // The refused bars came back through a second gateway session (the replay).
       expect(gw.sessions.length).toBeGreaterThan(1);
     } finally {
-      abort.abort();
-      expect((await done).exitCode).toBe(0);
+      daemon.stop();
+      expect((await daemon.done).exitCode).toBe(0);
       await db.destroy();
       await gw.close();
     }
