@@ -68,7 +68,7 @@ describe.skipIf(!built)('node dist/main.js', () => {
     );
     expect((await fetch(`${base}/bars/AAPL`)).status).toBe(200);
     api.child.kill('SIGTERM');
-    expect(await api.exited).toBe(0);
+    expect(await api.exited, api.output().stdout + api.output().stderr).toBe(0);
     const lines = api
       .output()
       .stdout.trim()
@@ -77,7 +77,8 @@ describe.skipIf(!built)('node dist/main.js', () => {
     expect(lines.some((l) => l.msg === 'incoming request' && l.req?.url === '/bars/AAPL')).toBe(
       true,
     );
-    expect(lines.at(-1)!.msg).toBe('stopped');
+    // The last line, with the whole log in the message when it is not.
+    expect(lines.at(-1)!.msg, api.output().stdout + api.output().stderr).toBe('stopped');
   });
 
   it('refuses to start on a bad environment, naming the variable', async () => {

@@ -1,8 +1,7 @@
 // Entry point: reads the environment, connects (or starts) Postgres, builds the app, listens, and
 // shuts down gracefully. Everything else lives in app.ts and the route files.
 import { createDb } from '@timed/db';
-import type { FastifyBaseLogger } from 'fastify';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { buildApp } from './app.js';
 import { corsOrigins, type Env, loadEnv } from './env.js';
 import { startLocalDatabase } from './local-database.js';
@@ -10,7 +9,12 @@ import { installGracefulShutdown } from './shutdown.js';
 
 async function main(): Promise<void> {
   const env = loadEnv();
-  const log = pino({ level: env.LOG_LEVEL, name: 'timed-api' });
+  // Synchronous stdout: lines leave in order and none is left behind by process.exit (pino's
+  // default asynchronous stream flushes its buffer at exit ahead of a write still in flight).
+  const log = pino(
+    { level: env.LOG_LEVEL, name: 'timed-api' },
+    pino.destination({ dest: 1, sync: true }),
+  );
   const local = env.DATABASE_URL
     ? undefined
     : await startLocalDatabase({
@@ -29,7 +33,7 @@ async function main(): Promise<void> {
 
 async function serve(
   env: Env,
-  log: FastifyBaseLogger,
+  log: Logger,
   local: { url: string; stop: () => Promise<void> } | undefined,
 ): Promise<void> {
   const db = createDb(env.DATABASE_URL ?? local!.url, {
