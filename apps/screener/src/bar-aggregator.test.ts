@@ -102,6 +102,43 @@ describe('BarAggregator (trades)', () => {
     expect(sortBars(bars.map(plain))).toEqual(referenceBars(s.records, (id) => s.symbols.get(id)));
   });
 
+  it('keeps minutes apart across the stamp wrap (every 65,536 minutes the rows are cleared)', () => {
+    // Instrument 1 trades every minute; 2 only now and then and around the wrap (minute 65,535),
+    // so its rows carry stamps from long before and from just before the wrap.
+    const records: EncodableRecord[] = [];
+    for (let m = 0n; m < 65_600n; m++) {
+      const ts = T0 + m * MIN + 7n;
+      records.push(
+        trade({ instrument_id: 1, ts_event: ts, price: (100n + (m % 7n)) * 10n ** 9n, size: 1 }),
+      );
+      if (m % 5_000n === 0n || (m >= 65_530n && m % 2n === 0n))
+        records.push(
+          trade({ instrument_id: 2, ts_event: ts + 1n, price: (m + 1n) * 10n ** 7n, size: 3 }),
+        );
+    }
+    const symbolOf = (id: number) => (id === 1 ? 'AAA' : 'BBB');
+    for (const path of ['batch', 'visitor'] as const) {
+      const dec = new DbnDecoder();
+      const bars: BarInput[] = [];
+      const agg = new BarAggregator({
+        source: 'trades',
+        symbolOf,
+        onBars: (closed) => bars.push(...closed.toBarInputs()),
+      });
+      const bytes = encodeDbn(md({}), records);
+      if (path === 'batch') {
+        dec.writeBatches(bytes, (b) => agg.handleBatch(b));
+        dec.finishBatches((b) => agg.handleBatch(b));
+      } else {
+        dec.write(bytes, (c) => agg.handle(c));
+        dec.finish((c) => agg.handle(c));
+      }
+      agg.closeAll();
+      expect(bars.length).toBe(65_600 + 14 + 35);
+      expect(sortBars(bars.map(plain))).toEqual(referenceBars(records, symbolOf));
+    }
+  });
+
   it('buckets by ts_recv, not ts_event', () => {
     const recs = [
       trade({

@@ -2,7 +2,16 @@ import type { DbnRecord, RecordBatch, RecordCursor } from '@timed/dbn';
 import { barProblem } from '@timed/schema';
 import { ClosedBars } from './closed-bars.js';
 import { MINUTE_NS, MinuteSplitter, minuteStartNs } from './fixed-point.js';
-import { NO_BASE, Row, ScanFloat, ScanInt, type ScanState, scanTrades } from './trade-scan.js';
+import {
+  NO_BASE,
+  Row,
+  ScanFloat,
+  ScanInt,
+  type ScanState,
+  STAMP_LIMIT,
+  STAMP_STEP,
+  scanTrades,
+} from './trade-scan.js';
 
 export { ClosedBars };
 
@@ -115,13 +124,15 @@ export class BarAggregator {
     symDay: new Int32Array(0),
     symVersion: new Int32Array(0),
     touched: new Int32Array(0),
-    f: new Float64Array([0, NO_BASE, 0]),
+    f: new Float64Array([0, NO_BASE, 0, STAMP_STEP]),
     i: new Int32Array(6),
   };
   private readonly slotByBigId = new Map<number, number>();
   private slots = 1;
   private capacity = 0;
   private symbol: (string | null)[] = [];
+  /** Whether an emitted ClosedBars holds `symbol` (resolve() then changes a copy). */
+  private symbolShared = false;
   private readonly refused = new Set<number>();
   /** Scratch for unaligned batches. */
   private aligned = new Uint8Array(0);
@@ -375,23 +386,24 @@ export class BarAggregator {
   /** Adds a record placed in the open minute (its offset in this.ts) to its instrument's bar. */
   private add(id: number, price: number, size: number): void {
     let slot = id < DIRECT_IDS ? this.st.slotById[id]! : (this.slotByBigId.get(id) ?? 0);
-    const off = this.ts.offset;
+    const base = this.st.f[ScanFloat.Stamp]!;
+    const stamp = base + this.ts.offset;
     const row = this.st.row;
     const r = slot * Row.Size;
     const last = row[r + Row.Last]!;
-    if (last < 0) {
+    if (last < base) {
       if (slot === 0) slot = this.newSlot(id);
       if (!this.resolve(slot, id)) return;
-      this.startBar(slot, price, size, off);
+      this.startBar(slot, price, size, stamp);
     } else {
       if (price > row[r + Row.High]!) row[r + Row.High] = price;
       else if (price < row[r + Row.Low]!) row[r + Row.Low] = price;
-      if (off >= last) {
+      if (stamp >= last) {
         row[r + Row.Close] = price;
-        row[r + Row.Last] = off;
-      } else if (off < row[r + Row.First]!) {
+        row[r + Row.Last] = stamp;
+      } else if (stamp < row[r + Row.First]!) {
         row[r + Row.Open] = price;
-        row[r + Row.First] = off;
+        row[r + Row.First] = stamp;
       }
       row[r + Row.Volume]! += size;
       row[r + Row.Count]! += 1;
@@ -419,14 +431,21 @@ export class BarAggregator {
       }
       return false;
     }
-    this.symbol[slot] = sym;
+    if (sym !== this.symbol[slot]) {
+      // Emitted ClosedBars read this table: change a copy.
+      if (this.symbolShared) {
+        this.symbol = this.symbol.slice();
+        this.symbolShared = false;
+      }
+      this.symbol[slot] = sym;
+    }
     symDay[slot] = day;
     symVersion[slot] = version;
     return true;
   }
 
-  /** Starts a slot's bar of the open minute with its first record. */
-  private startBar(slot: number, price: number, size: number, off: number): void {
+  /** Starts a slot's bar of the open minute with its first record (stamped `stamp`). */
+  private startBar(slot: number, price: number, size: number, stamp: number): void {
     const st = this.st;
     const row = st.row;
     const r = slot * Row.Size;
@@ -434,8 +453,8 @@ export class BarAggregator {
     row[r + Row.High] = price;
     row[r + Row.Low] = price;
     row[r + Row.Close] = price;
-    row[r + Row.First] = off;
-    row[r + Row.Last] = off;
+    row[r + Row.First] = stamp;
+    row[r + Row.Last] = stamp;
     row[r + Row.Volume] = size;
     row[r + Row.Count] = 1;
     const n = st.i[ScanInt.TouchedLen]!;
@@ -472,11 +491,19 @@ export class BarAggregator {
     this.capacity = capacity;
   }
 
-  /** Starts the open minute's state (none open when NO_MINUTE): forgets the last one's bars. */
+  /**
+   * Starts the open minute's state (none open when NO_MINUTE): forgets the last one's bars by
+   * raising the stamp base above their stamps (every row, once in 2^16 minutes).
+   */
   private resetMinute(): void {
-    const { row, touched, f, i } = this.st;
-    const n = i[ScanInt.TouchedLen]!;
-    for (let k = 0; k < n; k++) row[touched[k]! * Row.Size + Row.Last] = -1;
+    const { row, f, i } = this.st;
+    const next = f[ScanFloat.Stamp]! + STAMP_STEP;
+    if (next < STAMP_LIMIT) {
+      f[ScanFloat.Stamp] = next;
+    } else {
+      for (let s = 0; s < this.capacity; s++) row[s * Row.Size + Row.Last] = -1;
+      f[ScanFloat.Stamp] = STAMP_STEP;
+    }
     i[ScanInt.TouchedLen] = 0;
     this.snapshotted = false;
     this.changedSinceSnapshot = false;
@@ -494,26 +521,34 @@ export class BarAggregator {
     i[ScanInt.Day] = this.minute === NO_MINUTE ? -1 : Math.floor(this.minute / 1440);
   }
 
-  /** Emits the open minute's bars (final unless `provisional`) as a columnar copy. */
+  /**
+   * Emits the open minute's bars (final unless `provisional`) as a copy of their rows: the whole
+   * row block in one copy when most slots have a bar (a busy minute), else the rows gathered.
+   * The slot-to-symbol table is shared with the copy, copied on its next change (resolve()).
+   */
   private emit(provisional: boolean): void {
     if (!provisional && this.snapshotted && !this.changedSinceSnapshot) return;
     const { row, touched, i } = this.st;
     const n = i[ScanInt.TouchedLen]!;
     if (n === 0) return;
-    const out = new ClosedBars(this.minute, this.source, n);
-    for (let k = 0; k < n; k++) {
-      const s = touched[k]!;
-      const r = s * Row.Size;
-      out.symbol[k] = this.symbol[s]!;
-      out.open[k] = row[r + Row.Open]!;
-      out.high[k] = row[r + Row.High]!;
-      out.low[k] = row[r + Row.Low]!;
-      out.close[k] = row[r + Row.Close]!;
-      out.volume[k] = row[r + Row.Volume]!;
-      out.count[k] = row[r + Row.Count]!;
+    const slots = touched.slice(0, n);
+    let rows: Float64Array;
+    let at: Int32Array;
+    if (n * 4 >= this.slots) {
+      rows = row.slice(0, this.slots * Row.Size);
+      at = slots;
+    } else {
+      rows = new Float64Array(n * Row.Size);
+      at = new Int32Array(n);
+      for (let k = 0; k < n; k++) {
+        const r = slots[k]! * Row.Size;
+        rows.set(row.subarray(r, r + Row.Size), k * Row.Size);
+        at[k] = k;
+      }
     }
+    this.symbolShared = true;
     this.stats.barsEmitted += n;
-    this.onBars(out);
+    this.onBars(new ClosedBars(this.minute, this.source, n, rows, at, slots, this.symbol));
   }
 
   /**

@@ -96,16 +96,18 @@ interface Emit {
 }
 
 function emitted(closed: ClosedBars): Emit {
+  const column = <T>(get: (k: number) => T): T[] =>
+    Array.from({ length: closed.length }, (_, k) => get(k));
   return {
     minute: closed.minute,
     columns: [
-      [...closed.symbol],
-      [...closed.open],
-      [...closed.high],
-      [...closed.low],
-      [...closed.close],
-      [...closed.volume],
-      [...closed.count],
+      column((k) => closed.symbol(k)),
+      column((k) => closed.open(k)),
+      column((k) => closed.high(k)),
+      column((k) => closed.low(k)),
+      column((k) => closed.close(k)),
+      column((k) => closed.volume(k)),
+      column((k) => closed.count(k)),
     ],
   };
 }
@@ -130,12 +132,19 @@ const objects: Feed = (agg, dec, bytes) => {
 const METADATA = { dataset: 'EQUS.MINI', schema: 'trades' };
 
 /** Feeds the session, resyncs to `resume` and replays the records from `replayFrom`. */
-function run(records: EncodableRecord[], feed: Feed, resume: number, replayFrom: number) {
-  const emits: Emit[] = [];
+function run(
+  records: EncodableRecord[],
+  feed: Feed,
+  resume: number,
+  replayFrom: number,
+  readAtEnd = false,
+) {
+  const kept: ClosedBars[] = [];
   const agg = new BarAggregator({
     source: 'trades',
     symbolOf,
-    onBars: (closed) => emits.push(emitted(closed)),
+    // Read at once, or kept and read only after the whole run (a slow writer).
+    onBars: (closed) => kept.push(readAtEnd ? closed : (emitted(closed) as never)),
   });
   feed(agg, new DbnDecoder(), encodeDbn(METADATA, records));
   const clock = agg.streamClockMs;
@@ -143,6 +152,7 @@ function run(records: EncodableRecord[], feed: Feed, resume: number, replayFrom:
   feed(agg, new DbnDecoder(), encodeDbn(METADATA, records.slice(replayFrom)));
   const clocks = [clock, agg.streamClockMs, agg.openMinute];
   agg.closeAll();
+  const emits = readAtEnd ? kept.map(emitted) : (kept as unknown as Emit[]);
   return { emits, clocks, stats: { ...agg.stats } };
 }
 
@@ -163,6 +173,18 @@ describe('trades batch path (scanTrades)', () => {
     // Chunk sizes that split records and leave batches unaligned (the copy path) or aligned.
     for (const chunk of [1 << 20, 4096, 997, 50]) {
       expect(run(records, batches(chunk), resume, replayFrom)).toEqual(expected);
+    }
+  });
+
+  it('emits bars that stay as they were when read long after (rows reused, symbols remapped)', () => {
+    // Busy minutes (most slots with a bar: the row block copied) and quiet ones after the
+    // 2,000-instrument minutes (rows gathered), instrument 33 remapped on the way.
+    const records = messySession(21, 40_000);
+    const expected = run(records, cursors, REMAP_MINUTE + 5, records.length);
+    expect(expected.emits.some((e) => (e.columns[0] as string[]).includes('REMAPPED'))).toBe(true);
+    expect(expected.emits.some((e) => (e.columns[0] as string[]).includes('S33'))).toBe(true);
+    for (const feed of [cursors, objects, batches(4096)]) {
+      expect(run(records, feed, REMAP_MINUTE + 5, records.length, true)).toEqual(expected);
     }
   });
 
@@ -214,7 +236,11 @@ describe('trades batch path (scanTrades)', () => {
     const agg = new BarAggregator({
       source: 'trades',
       symbolOf,
-      onBars: (closed) => emits.push({ minute: closed.minute, volume: [...closed.volume] }),
+      onBars: (closed) =>
+        emits.push({
+          minute: closed.minute,
+          volume: Array.from({ length: closed.length }, (_, k) => closed.volume(k)),
+        }),
       now: () => now,
     });
     const send = (recs: EncodableRecord[]) =>

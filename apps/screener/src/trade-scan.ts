@@ -12,9 +12,12 @@ export enum Row {
   High = 1,
   Low = 2,
   Close = 3,
-  /** ns offsets into the minute of the open and close trades. */
+  /**
+   * Stamps (ScanFloat.Stamp + ns offset into the minute) of the open and close trades. A row
+   * whose Last is below the open minute's ScanFloat.Stamp has no bar in it: opening a minute
+   * raises the stamp instead of clearing every row.
+   */
   First = 4,
-  /** -1 when the instrument has no bar in the open minute. */
   Last = 5,
   Volume = 6,
   Count = 7,
@@ -28,6 +31,8 @@ export enum ScanFloat {
   /** The open minute's start as u64 words; BaseHi is NO_BASE when no minute is open. */
   BaseHi = 1,
   BaseLo = 2,
+  /** The open minute's stamp base: a multiple of STAMP_STEP, raised by it with every minute. */
+  Stamp = 3,
 }
 
 /** Integer scalars in `ScanState.i`. */
@@ -41,6 +46,11 @@ export enum ScanInt {
   Aggregated = 4,
   UndefinedPrice = 5,
 }
+
+/** Stamp distance between consecutive minutes: above any ns offset into a minute (6e10). */
+export const STAMP_STEP = 2 ** 36;
+/** Stamps stay exact doubles: at this base the rows are cleared and stamps start over. */
+export const STAMP_LIMIT = 2 ** 52;
 
 /** Minute-start high word while no minute is open: every record falls outside it. */
 export const NO_BASE = -1e12;
@@ -86,6 +96,7 @@ export function scanTrades(w: Uint32Array, from: number, st: ScanState): number 
   const is = st.i;
   const baseHi = fs[ScanFloat.BaseHi]!;
   const baseLo = fs[ScanFloat.BaseLo]!;
+  const stamp0 = fs[ScanFloat.Stamp]!;
   let clockOff = fs[ScanFloat.ClockOff]!;
   let touchedLen = is[ScanInt.TouchedLen]!;
   const day = is[ScanInt.Day]!;
@@ -121,19 +132,20 @@ export function scanTrades(w: Uint32Array, from: number, st: ScanState): number 
       // Rows are 8 doubles: r | field is r + field without an overflow check.
       const r = slot << 3;
       const last = row[r | Row.Last]!;
-      if (last >= 0) {
+      const stamp = stamp0 + off;
+      if (last >= stamp0) {
         // Branch-free max/min (new extremes are too frequent to predict): h + (price - h) is
         // exactly price for integer units below 2^52 in magnitude (or 2^53 with one sign).
         const h = row[r | Row.High]!;
         const l = row[r | Row.Low]!;
         row[r | Row.High] = h + (price - h) * Number(price > h);
         row[r | Row.Low] = l + (price - l) * Number(price < l);
-        if (off >= last) {
+        if (stamp >= last) {
           row[r | Row.Close] = price;
-          row[r | Row.Last] = off;
-        } else if (off < row[r | Row.First]!) {
+          row[r | Row.Last] = stamp;
+        } else if (stamp < row[r | Row.First]!) {
           row[r | Row.Open] = price;
-          row[r | Row.First] = off;
+          row[r | Row.First] = stamp;
         }
         row[r | Row.Volume]! += w[k + 6]!;
         row[r | Row.Count]! += 1;
@@ -145,8 +157,8 @@ export function scanTrades(w: Uint32Array, from: number, st: ScanState): number 
         row[r | Row.High] = price;
         row[r | Row.Low] = price;
         row[r | Row.Close] = price;
-        row[r | Row.First] = off;
-        row[r | Row.Last] = off;
+        row[r | Row.First] = stamp;
+        row[r | Row.Last] = stamp;
         row[r | Row.Volume] = w[k + 6]!;
         row[r | Row.Count] = 1;
         touched[touchedLen++] = slot;
