@@ -45,7 +45,10 @@ export interface BarAggregatorOptions {
   source: BarSource;
   /** Symbol of an instrument id for the bar of `minute` (epoch minute); undefined when unknown. */
   symbolOf: (instrumentId: number, minute: number) => string | undefined;
-  /** Receives the bars of a minute when it closes (or a provisional snapshot of it). */
+  /**
+   * Receives the bars of a minute when it closes (or a provisional snapshot of it). They are read
+   * in place: valid only during the call (format or copy them there).
+   */
   onBars: (bars: ClosedBars) => void;
   /** Receives symbols refused once each (unmapped ids, invalid symbols). */
   onUnmapped?: (instrumentId: number, symbol: string | undefined) => void;
@@ -130,9 +133,7 @@ export class BarAggregator {
   private readonly slotByBigId = new Map<number, number>();
   private slots = 1;
   private capacity = 0;
-  private symbol: (string | null)[] = [];
-  /** Whether an emitted ClosedBars holds `symbol` (resolve() then changes a copy). */
-  private symbolShared = false;
+  private readonly symbol: (string | null)[] = [];
   private readonly refused = new Set<number>();
   /** Scratch for unaligned batches. */
   private aligned = new Uint8Array(0);
@@ -431,14 +432,7 @@ export class BarAggregator {
       }
       return false;
     }
-    if (sym !== this.symbol[slot]) {
-      // Emitted ClosedBars read this table: change a copy.
-      if (this.symbolShared) {
-        this.symbol = this.symbol.slice();
-        this.symbolShared = false;
-      }
-      this.symbol[slot] = sym;
-    }
+    this.symbol[slot] = sym;
     symDay[slot] = day;
     symVersion[slot] = version;
     return true;
@@ -522,33 +516,21 @@ export class BarAggregator {
   }
 
   /**
-   * Emits the open minute's bars (final unless `provisional`) as a copy of their rows: the whole
-   * row block in one copy when most slots have a bar (a busy minute), else the rows gathered.
-   * The slot-to-symbol table is shared with the copy, copied on its next change (resolve()).
+   * Emits the open minute's bars (final unless `provisional`): onBars reads them in place, in
+   * first-trade order, before the rows move on.
    */
   private emit(provisional: boolean): void {
     if (!provisional && this.snapshotted && !this.changedSinceSnapshot) return;
     const { row, touched, i } = this.st;
     const n = i[ScanInt.TouchedLen]!;
     if (n === 0) return;
-    const slots = touched.slice(0, n);
-    let rows: Float64Array;
-    let at: Int32Array;
-    if (n * 4 >= this.slots) {
-      rows = row.slice(0, this.slots * Row.Size);
-      at = slots;
-    } else {
-      rows = new Float64Array(n * Row.Size);
-      at = new Int32Array(n);
-      for (let k = 0; k < n; k++) {
-        const r = slots[k]! * Row.Size;
-        rows.set(row.subarray(r, r + Row.Size), k * Row.Size);
-        at[k] = k;
-      }
-    }
-    this.symbolShared = true;
     this.stats.barsEmitted += n;
-    this.onBars(new ClosedBars(this.minute, this.source, n, rows, at, slots, this.symbol));
+    const bars = new ClosedBars(this.minute, this.source, n, row, touched, this.symbol);
+    try {
+      this.onBars(bars);
+    } finally {
+      bars.expire();
+    }
   }
 
   /**

@@ -4,46 +4,67 @@ import { unitsToDecimal } from './fixed-point.js';
 import { Row } from './trade-scan.js';
 
 /**
- * The bars of one minute (prices in 1e-9 units, or bid+ask sums in mbp-1 mode), as the
- * aggregator's own rows: closing a minute copies its row block in one go (or gathers the rows of
- * a sparse minute) instead of scattering each bar into columns; bar k is row `at[k]`.
- * `toBarInputs()` formats them for `upsertBars`.
+ * The bars of one minute (prices in 1e-9 units, or bid+ask sums in mbp-1 mode), read in place
+ * from the aggregator's rows: nothing is copied when a minute closes. Valid only while `onBars`
+ * runs (like dbn's RecordCursor): call `toBarInputs()` there, or copy what you need; a read
+ * after `onBars` returned throws.
  */
 export class ClosedBars {
+  private live = true;
+
   constructor(
     /** Epoch minute of the bars' open time. */
     readonly minute: number,
     readonly source: BarSource,
     readonly length: number,
-    /** Rows of Row.Size doubles (trade-scan.ts's Row layout); owned by this object. */
+    /** The aggregator's rows of Row.Size doubles (trade-scan.ts's Row layout). */
     private readonly rows: Float64Array,
-    /** Row of bar k. */
-    private readonly at: Int32Array,
-    /** Symbol of bar k: `symbols[symbolAt[k]]` (the aggregator's slot table, never mutated). */
-    private readonly symbolAt: Int32Array,
+    /** Slot (row and symbol index) of bar k. */
+    private readonly slots: Int32Array,
+    /** Symbol of each slot. */
     private readonly symbols: readonly (string | null)[],
   ) {}
 
+  /** Called by the aggregator when onBars returns: later reads throw. */
+  expire(): void {
+    this.live = false;
+  }
+
+  private at(k: number, field: Row): number {
+    this.check();
+    if (!(k >= 0 && k < this.length)) throw new RangeError(`bar ${k} of ${this.length}`);
+    return this.rows[this.slots[k]! * Row.Size + field]!;
+  }
+
+  private check(): void {
+    if (!this.live) {
+      throw new Error(
+        `ClosedBars of minute ${this.minute} read after onBars returned: call toBarInputs() (or copy the values) inside onBars`,
+      );
+    }
+  }
+
   symbol(k: number): string {
-    return this.symbols[this.symbolAt[k]!]!;
+    this.at(k, Row.Open);
+    return this.symbols[this.slots[k]!]!;
   }
   open(k: number): number {
-    return this.rows[this.at[k]! * Row.Size + Row.Open]!;
+    return this.at(k, Row.Open);
   }
   high(k: number): number {
-    return this.rows[this.at[k]! * Row.Size + Row.High]!;
+    return this.at(k, Row.High);
   }
   low(k: number): number {
-    return this.rows[this.at[k]! * Row.Size + Row.Low]!;
+    return this.at(k, Row.Low);
   }
   close(k: number): number {
-    return this.rows[this.at[k]! * Row.Size + Row.Close]!;
+    return this.at(k, Row.Close);
   }
   volume(k: number): number {
-    return this.rows[this.at[k]! * Row.Size + Row.Volume]!;
+    return this.at(k, Row.Volume);
   }
   count(k: number): number {
-    return this.rows[this.at[k]! * Row.Size + Row.Count]!;
+    return this.at(k, Row.Count);
   }
 
   /** The bars as `upsertBars` takes them: exact decimal prices, is_legacy false, data_source. */
@@ -52,9 +73,11 @@ export class ClosedBars {
     const bars = new Array<BarInput>(n);
     const timestamp = new Date(this.minute * 60_000);
     const divisor = this.source === 'mbp-1' ? 2 : 1;
+    this.check();
     const rows = this.rows;
     for (let i = 0; i < n; i++) {
-      const r = this.at[i]! * Row.Size;
+      const slot = this.slots[i]!;
+      const r = slot * Row.Size;
       const o = rows[r + Row.Open]!;
       const h = rows[r + Row.High]!;
       const l = rows[r + Row.Low]!;
@@ -65,7 +88,7 @@ export class ClosedBars {
       const low = l === o ? open : l === h ? high : unitsToDecimal(l, divisor);
       const close = c === o ? open : c === h ? high : c === l ? low : unitsToDecimal(c, divisor);
       bars[i] = {
-        symbol: this.symbols[this.symbolAt[i]!]!,
+        symbol: this.symbols[slot]!,
         timestamp,
         open,
         high,
