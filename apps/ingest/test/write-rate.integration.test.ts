@@ -1,6 +1,5 @@
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ingestNoteStats, setNoteBatchWindow } from '../src/ingest/ingest-notes.js';
 import { alert, freshStart, ingest, KvRecorder, settle, status, waitFor } from './helpers.js';
 
 describe('KV write rate: at most one write per key per second', () => {
@@ -36,23 +35,6 @@ describe('KV write rate: at most one write per key per second', () => {
     const meta = (await env.TIMED_KV.getWithMetadata('timed:tickers')).metadata;
     expect(meta).toMatchObject({ v: '2.2.0', count: 501 });
     expect((await status()).tickers).toBe(501);
-  });
-
-  it("a burst's index notes reach the coordinator together, not one call per alert", async () => {
-    // A wide window so the whole burst is answered before the drain sends anything.
-    setNoteBatchWindow(5_000);
-    const tickers = Array.from({ length: 50 }, (_, i) => `N${String(i).padStart(2, '0')}`);
-    const responses = await Promise.all(tickers.map((t) => ingest(alert(t, '2.2.0'))));
-    for (const r of responses) expect(r.status).toBe(200);
-    // Answered without waiting on the coordinator: the notes are still gathering.
-    expect(ingestNoteStats()).toEqual({ calls: 0, notes: 0 });
-    await settle();
-    // (S was unset, so alerts were admitted on the response path; that is not a note.) All 50
-    // notes went to the coordinator in one call, and it indexed every ticker.
-    expect(ingestNoteStats()).toEqual({ calls: 1, notes: 50 });
-    const s = await status();
-    expect(s.tickers).toBe(50);
-    expect(s.lastIngestMs).not.toBeNull();
   });
 
   it('two alerts of one ticker within a second are both stored, a second apart', async () => {
