@@ -2,7 +2,9 @@
 // Benchmark of the ingest Worker in local workerd (wrangler's unstable_dev, Miniflare).
 // Prints: ingest req/s and p99 vs the no-op route GET /timed/ping of the same Worker (ratio, goal
 // >= 0.5), KV operations per normal ingest (goal <= 4 writes, <= 2 reads), and how fast a migrating
-// webhook answers while its purge continues in the background.
+// webhook answers while its purge continues in the background. In the same rounds it loads a second
+// Worker (scripts/kv-floor-worker.ts) that does only the ingest's KV work, and one bare KV read and
+// write, so the figures show how much of an ingest is Miniflare's local KV and how much is our code.
 // Env: BENCH_REQUESTS (per round, default 2000), BENCH_CONCURRENCY (default 16), BENCH_ROUNDS (3),
 // BENCH_MIGRATION_TICKERS (1000), BENCH_STATE_DIR (where local KV/DO state goes; default /dev/shm).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -34,6 +36,16 @@ const worker = await unstable_dev(join(appDir, 'src/index.ts'), {
   experimental: { disableExperimentalWarning: true },
 });
 const base = `http://${worker.address}:${worker.port}`;
+const floorPersistTo = mkdtempSync(join(stateRoot, 'timed-ingest-bench-floor-'));
+const floorWorker = await unstable_dev(join(appDir, 'scripts/kv-floor-worker.ts'), {
+  config: join(appDir, 'wrangler.toml'),
+  ip: '127.0.0.1',
+  persistTo: floorPersistTo,
+  logLevel: 'warn',
+  vars: { TIMED_API_KEY: KEY, CURRENT_DATA_VERSION: '2.2.0', DISCORD_WEBHOOK_URL: '' },
+  experimental: { disableExperimentalWarning: true },
+});
+const floorBase = `http://${floorWorker.address}:${floorWorker.port}`;
 
 let seq = 0;
 const perTicker = new Map();
@@ -72,7 +84,7 @@ async function load(count, make, onResponse) {
       const body = await res.text();
       latencies[i] = performance.now() - t0;
       if (!res.ok) throw new Error(`${url} answered ${res.status}: ${body}`);
-      onResponse?.(res);
+      onResponse?.(res, body);
     }
   }
   await Promise.all(Array.from({ length: CONCURRENCY }, lane));
@@ -114,18 +126,48 @@ try {
   // Warm up: S = 2.2.0, JIT, isolate version cache.
   await load(200, (i) => post(`W${i % 50}`, '2.2.0'));
   await load(200, () => [`${base}/timed/ping`]);
+  // The floor Worker's alerts: the same generator on other tickers (F…), so each phase sees the
+  // same pattern of state and momentum changes per ticker.
+  const floorPost = (path, ticker) => [
+    `${floorBase}${path}?ticker=${ticker}`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: alertBody(ticker, '2.2.0'),
+    },
+  ];
+  await load(200, (i) => floorPost('/floor/store', `FW${i % 50}`));
 
   const noop = [];
   const ingest = [];
+  const floor = [];
+  const bareGet = [];
+  const barePut = [];
+  const sample = (x) => ({ rps: x.rps, p99: pct(x.latencies, 99), p50: pct(x.latencies, 50) });
+  const floorOps = { n: 0, reads: 0, writes: 0 };
+  const countFloorOps = (_res, text) => {
+    const body = JSON.parse(text);
+    floorOps.n++;
+    floorOps.reads += body.reads;
+    floorOps.writes += body.writes;
+  };
   for (let r = 0; r < ROUNDS; r++) {
     const a = await load(REQUESTS, () => [`${base}/timed/ping`]);
-    noop.push({ rps: a.rps, p99: pct(a.latencies, 99), p50: pct(a.latencies, 50) });
+    noop.push(sample(a));
     const b = await load(REQUESTS, (i) => post(`T${i % 500}`, '2.2.0'), countOps);
-    ingest.push({ rps: b.rps, p99: pct(b.latencies, 99), p50: pct(b.latencies, 50) });
+    ingest.push(sample(b));
+    const f = await load(REQUESTS, (i) => floorPost('/floor/store', `F${i % 500}`), countFloorOps);
+    floor.push(sample(f));
+    const g = await load(REQUESTS, (i) => [`${floorBase}/floor/get?ticker=F${i % 500}`]);
+    bareGet.push(sample(g));
+    const p = await load(REQUESTS, (i) => floorPost('/floor/put', `P${i % 500}`));
+    barePut.push(sample(p));
   }
   const noopRps = median(noop.map((x) => x.rps));
   const ingestRps = median(ingest.map((x) => x.rps));
   const ratio = ingestRps / noopRps;
+  const floorRps = median(floor.map((x) => x.rps));
+  await floorWorker.stop();
 
   // A migrating webhook while N tickers wait to be purged.
   const TICKERS = Number(process.env.BENCH_MIGRATION_TICKERS ?? 1000);
@@ -175,7 +217,19 @@ try {
     `ingest POST /timed/ingest ${fmt(ingestRps, 0).padStart(6)} req/s   p50 ${fmt(median(ingest.map((x) => x.p50)))} ms   p99 ${fmt(median(ingest.map((x) => x.p99)))} ms`,
   );
   console.log(
-    `ratio ingest/no-op        ${fmt(ratio, 2)}   (goal >= 0.50: ${ratio >= 0.5 ? 'met' : 'NOT met'})`,
+    `ratio ingest/no-op        ${fmt(ratio, 2)}   (goal >= 0.50: ${ratio >= 0.5 ? 'met' : 'NOT met'})   per round ${ingest.map((x, i) => fmt(x.rps / noop[i].rps, 2)).join(' ')}`,
+  );
+  console.log('');
+  console.log("KV floor (second Worker: the same KV work, nothing else; Miniflare's local KV)");
+  const line = (label, xs) =>
+    console.log(
+      `${label.padEnd(26)}${fmt(median(xs.map((x) => x.rps)), 0).padStart(6)} req/s   p50 ${fmt(median(xs.map((x) => x.p50)))} ms   p99 ${fmt(median(xs.map((x) => x.p99)))} ms   ratio to no-op ${fmt(median(xs.map((x) => x.rps)) / noopRps, 2)}`,
+    );
+  line('storePayload only', floor);
+  line('one bare KV get', bareGet);
+  line('one bare KV put', barePut);
+  console.log(
+    `                          storePayload only: reads avg ${fmt(floorOps.reads / floorOps.n, 2)}, writes avg ${fmt(floorOps.writes / floorOps.n, 2)}; ingest/floor ${fmt(ingestRps / floorRps, 2)} (the share of the floor's rate the full ingest keeps)`,
   );
   console.log('');
   const avgR = ops.reads / ops.n;
@@ -192,5 +246,7 @@ try {
   );
 } finally {
   await worker.stop().catch(() => {});
+  await floorWorker.stop().catch(() => {});
   rmSync(persistTo, { recursive: true, force: true });
+  rmSync(floorPersistTo, { recursive: true, force: true });
 }
