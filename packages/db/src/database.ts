@@ -70,7 +70,12 @@ export function createDb(url: string, options: CreateDbOptions = {}): Db {
     application_name: options.applicationName ?? 'timed',
     connectionTimeoutMillis: 5_000,
   });
-  // An idle client losing its server must not crash the process; the next query reports it.
+  // A client losing its server must not crash the process; the next query reports it. The pool
+  // listens on idle clients only: it takes its listener off a client while it is checked out
+  // (between a transaction's statements, say), so each client gets its own as well.
   pool.on('error', () => {});
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
