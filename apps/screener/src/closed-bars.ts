@@ -30,10 +30,15 @@ export class ClosedBars {
     this.live = false;
   }
 
-  private at(k: number, field: Row): number {
+  /** Slot of bar k, once the bars are known to be still live and k in range. */
+  private slot(k: number): number {
     this.check();
     if (!(k >= 0 && k < this.length)) throw new RangeError(`bar ${k} of ${this.length}`);
-    return this.rows[this.slots[k]! * Row.Size + field]!;
+    return this.slots[k]!;
+  }
+
+  private field(k: number, field: Row): number {
+    return this.rows[this.slot(k) * Row.Size + field]!;
   }
 
   private check(): void {
@@ -45,35 +50,34 @@ export class ClosedBars {
   }
 
   symbol(k: number): string {
-    this.at(k, Row.Open);
-    return this.symbols[this.slots[k]!]!;
+    return this.symbols[this.slot(k)]!;
   }
   open(k: number): number {
-    return this.at(k, Row.Open);
+    return this.field(k, Row.Open);
   }
   high(k: number): number {
-    return this.at(k, Row.High);
+    return this.field(k, Row.High);
   }
   low(k: number): number {
-    return this.at(k, Row.Low);
+    return this.field(k, Row.Low);
   }
   close(k: number): number {
-    return this.at(k, Row.Close);
+    return this.field(k, Row.Close);
   }
   volume(k: number): number {
-    return this.at(k, Row.Volume);
+    return this.field(k, Row.Volume);
   }
   count(k: number): number {
-    return this.at(k, Row.Count);
+    return this.field(k, Row.Count);
   }
 
   /** The bars as `upsertBars` takes them: exact decimal prices, is_legacy false, data_source. */
   toBarInputs(): BarInput[] {
+    this.check();
     const n = this.length;
     const bars = new Array<BarInput>(n);
     const timestamp = new Date(this.minute * 60_000);
     const divisor = this.source === 'mbp-1' ? 2 : 1;
-    this.check();
     const rows = this.rows;
     for (let i = 0; i < n; i++) {
       const slot = this.slots[i]!;

@@ -1,28 +1,5 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
-
-/** Runs an ES module script with node; resolves its stdout, stderr and exit code (or signal). */
-function runScript(
-  script: string,
-): Promise<{ out: string; err: string; code: number | string | null }> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  child.stderr.on('data', (b: Buffer) => {
-    err += b.toString();
-  });
-  return new Promise((resolve) =>
-    child.once('close', (c, s) => resolve({ out, err, code: c ?? s })),
-  );
-}
+import { distIndex as dist, runScript } from '../test/helpers.js';
 
 describe('createDb', () => {
   it('survives the server going away under a checked-out connection (the next query fails)', async () => {

