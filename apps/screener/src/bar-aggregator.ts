@@ -3,6 +3,7 @@ import { barProblem } from '@timed/schema';
 import { ClosedBars } from './closed-bars.js';
 import { MINUTE_NS, MinuteSplitter, minuteStartNs } from './fixed-point.js';
 import {
+  DIRECT_IDS,
   NO_BASE,
   Row,
   ScanFloat,
@@ -10,7 +11,7 @@ import {
   type ScanState,
   STAMP_LIMIT,
   STAMP_STEP,
-  scanTrades,
+  TradeScanner,
 } from './trade-scan.js';
 
 export { ClosedBars };
@@ -63,9 +64,10 @@ const RTYPE_SYSTEM = 0x17;
 const SYSTEM_HEARTBEAT = 0;
 const SYSTEM_END_OF_INTERVAL = 4;
 const NO_MINUTE = -1;
+/** Bytes of a batch copied into the scan's memory at a time (above any record's 1,020). */
+const SCAN_PIECE = 32 * 1024;
 const UNDEF_HI = 0x7fffffff;
 const UNDEF_LO = 0xffffffff;
-const DIRECT_IDS = 1 << 22;
 const TWO32 = 4294967296;
 const UNDEF_PRICE_BIG = 9223372036854775807n;
 /** Typed arrays use the host's byte order; DBN is little-endian. */
@@ -80,8 +82,9 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * provisional snapshot of the open minute once wall time passes its end plus a grace; the minute
  * stays open and is emitted again (only if it changed) when the stream confirms it.
  * The hot path is allocation-free: per-instrument state lives in typed arrays (a row of 8
- * doubles per instrument); trades batches go through scanTrades (trade-scan.ts), which stops
- * at anything but the common case and hands that record to the general path here.
+ * doubles per instrument) over the memory of a WebAssembly scan (trade-scan.ts); trades
+ * batches go through that scan, which stops at anything but the common case and hands that
+ * record to the general path here.
  */
 export class BarAggregator {
   readonly stats: AggregatorStats = {
@@ -115,28 +118,19 @@ export class BarAggregator {
   private snapshotted = false;
   private changedSinceSnapshot = false;
 
+  private readonly scanner = new TradeScanner(1024, 1024);
   /**
-   * Per-slot state (shared with scanTrades): rows, symbol cache stamps, the touched list, and
-   * scalars (clock offset ScanFloat.ClockOff, open minute's start ScanFloat.BaseHi/ScanFloat.BaseLo, touched count,
-   * mapping version ScanInt.Version, bumped on every SymbolMappingMsg). Slot 0 is a never-used row:
-   * unseen ids map to it.
+   * Per-slot state (views of the scanner's memory, shared with its scan): rows, symbol cache
+   * stamps, the touched list, and scalars (clock offset ScanFloat.ClockOff, open minute's start
+   * ScanFloat.BaseHi/BaseLo, touched count, mapping version ScanInt.Version, bumped on every
+   * SymbolMappingMsg). Slot 0 is a never-used row: unseen ids map to it. The views are replaced
+   * when the memory grows: read them from `st` after anything that may allocate a slot.
    */
-  private readonly st: ScanState = {
-    row: new Float64Array(0),
-    slotById: new Int32Array(DIRECT_IDS),
-    symDay: new Int32Array(0),
-    symVersion: new Int32Array(0),
-    touched: new Int32Array(0),
-    f: new Float64Array([0, NO_BASE, 0, STAMP_STEP]),
-    i: new Int32Array(6),
-  };
+  private readonly st: ScanState = this.scanner.st;
   private readonly slotByBigId = new Map<number, number>();
   private slots = 1;
-  private capacity = 0;
   private readonly symbol: (string | null)[] = [];
   private readonly refused = new Set<number>();
-  /** Scratch for unaligned batches. */
-  private aligned = new Uint8Array(0);
 
   constructor(options: BarAggregatorOptions) {
     this.source = options.source;
@@ -144,8 +138,6 @@ export class BarAggregator {
     this.onBars = options.onBars;
     this.onUnmapped = options.onUnmapped;
     this.now = options.now ?? Date.now;
-    this.grow(1024);
-    this.st.touched = new Int32Array(1024);
     this.st.i[ScanInt.Day] = -1;
   }
 
@@ -185,38 +177,42 @@ export class BarAggregator {
 
   /** Handles a batch of records from dbn's batch decoder (the fastest path); same rules. */
   handleBatch(b: RecordBatch): void {
-    const bytes = b.bytes;
+    // The scan's memory is little-endian (WebAssembly); so must the views the general path
+    // shares with it be.
     if (this.source !== 'trades' || !LITTLE_ENDIAN) {
-      this.recordsBatch(bytes, b.view, b.start, b.end);
+      this.recordsBatch(b.bytes, b.view, b.start, b.end);
       return;
     }
-    const at = bytes.byteOffset + b.start;
-    const len = b.end - b.start;
-    if ((at & 3) === 0) {
-      this.tradesBatch(new Uint32Array(bytes.buffer, at, len >>> 2));
-    } else {
-      // Records are whole 4-byte words; an unaligned run is copied once to read it as words.
-      if (this.aligned.length < len) this.aligned = new Uint8Array(Math.max(len, 1 << 16));
-      this.aligned.set(bytes.subarray(b.start, b.end));
-      this.tradesBatch(new Uint32Array(this.aligned.buffer, 0, len >>> 2));
-    }
+    this.tradesBatch(b);
   }
 
-  /** Trades from u32 words: scanTrades for the common case, the general path for the rest. */
-  private tradesBatch(w: Uint32Array): void {
-    const n = w.length;
-    const view = new DataView(w.buffer, w.byteOffset, n * 4);
-    let k = 0;
-    while (k < n) {
-      k = scanTrades(w, k, this.st);
-      this.collectScanCounts();
-      if (k >= n) break;
-      const rtype = (w[k]! >>> 8) & 0xff;
-      const size = (w[k]! & 0xff) * 4;
-      if (rtype === RTYPE_TRADE) this.trade(view, k * 4);
-      else if (rtype === RTYPE_SYSTEM)
-        this.systemAt(new Uint8Array(view.buffer, view.byteOffset, n * 4), view, k * 4, size);
-      k += size >>> 2;
+  /**
+   * Trades: the batch is copied into the scan's memory a piece at a time (a piece small enough to
+   * stay in cache between the copy and the scan); the scan takes the common case and the general
+   * path (reading the batch itself) each record the scan stops at.
+   */
+  private tradesBatch(b: RecordBatch): void {
+    const { bytes, view } = b;
+    let o = b.start;
+    while (o < b.end) {
+      const len = Math.min(SCAN_PIECE, b.end - o);
+      const at = this.scanner.copyIn(bytes, o, o + len);
+      const end = at + len;
+      let p = at;
+      for (;;) {
+        p = this.scanner.scan(p, end);
+        this.collectScanCounts();
+        if (p >= end) break;
+        const q = o + (p - at);
+        const size = bytes[q]! << 2;
+        // Cut by the piece's end: the next piece starts with it.
+        if (p + size > end) break;
+        const rtype = bytes[q + 1]!;
+        if (rtype === RTYPE_TRADE) this.trade(view, q);
+        else if (rtype === RTYPE_SYSTEM) this.systemAt(bytes, view, q, size);
+        p += size;
+      }
+      o += p - at;
     }
   }
 
@@ -452,37 +448,17 @@ export class BarAggregator {
     row[r + Row.Volume] = size;
     row[r + Row.Count] = 1;
     const n = st.i[ScanInt.TouchedLen]!;
-    if (n === st.touched.length) {
-      const touched = new Int32Array(n * 2);
-      touched.set(st.touched);
-      st.touched = touched;
-    }
+    if (n === st.touched.length) this.scanner.growTouched(n * 2);
     st.touched[n] = slot;
     st.i[ScanInt.TouchedLen] = n + 1;
   }
 
   private newSlot(id: number): number {
-    if (this.slots === this.capacity) this.grow(this.capacity * 2);
+    if (this.slots === this.scanner.slots) this.scanner.grow(this.slots * 2);
     const slot = this.slots++;
     if (id < DIRECT_IDS) this.st.slotById[id] = slot;
     else this.slotByBigId.set(id, slot);
     return slot;
-  }
-
-  private grow(capacity: number): void {
-    const st = this.st;
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(capacity).fill(-1);
-      b.set(a);
-      return b;
-    };
-    st.symDay = i32(st.symDay);
-    st.symVersion = i32(st.symVersion);
-    const row = new Float64Array(capacity * Row.Size);
-    row.set(st.row);
-    for (let s = this.capacity; s < capacity; s++) row[s * Row.Size + Row.Last] = -1;
-    st.row = row;
-    this.capacity = capacity;
   }
 
   /**
@@ -495,7 +471,7 @@ export class BarAggregator {
     if (next < STAMP_LIMIT) {
       f[ScanFloat.Stamp] = next;
     } else {
-      for (let s = 0; s < this.capacity; s++) row[s * Row.Size + Row.Last] = -1;
+      for (let s = 0; s < this.slots; s++) row[s * Row.Size + Row.Last] = -1;
       f[ScanFloat.Stamp] = STAMP_STEP;
     }
     i[ScanInt.TouchedLen] = 0;
@@ -512,6 +488,8 @@ export class BarAggregator {
       f[ScanFloat.BaseHi] = hi;
       f[ScanFloat.BaseLo] = startNs - hi * TWO32;
     }
+    i[ScanInt.BaseWordLo] = f[ScanFloat.BaseLo]! | 0;
+    i[ScanInt.BaseWordHi] = f[ScanFloat.BaseHi]! | 0;
     i[ScanInt.Day] = this.minute === NO_MINUTE ? -1 : Math.floor(this.minute / 1440);
   }
 
