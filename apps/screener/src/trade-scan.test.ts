@@ -4,6 +4,7 @@ import { normDecimal, referenceBars, sortBars } from '../test/reference-bars.js'
 import { heartbeat, rng, UNDEF_PRICE } from '../test/session.js';
 import { BarAggregator } from './bar-aggregator.js';
 import type { ClosedBars } from './closed-bars.js';
+import { Row, ScanFloat, ScanInt, TradeScanner } from './trade-scan.js';
 
 // The trades batch path (handleBatch -> scanTrades) must give exactly what the straightforward
 // per-record path (handle, and handleRecord for decoded objects) gives: the same emits in the
@@ -256,5 +257,113 @@ describe('trades batch path (scanTrades)', () => {
       { minute: m0, volume: [3] },
       { minute: m0 + 1, volume: [12] },
     ]);
+  });
+});
+
+describe('TradeScanner (the WebAssembly scan)', () => {
+  const minute = Number(T0 / MIN);
+  const day = Math.floor(minute / 1440);
+  const body = (records: EncodableRecord[]) => {
+    const bytes = encodeDbn(METADATA, records);
+    const start = 8 + new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true);
+    return bytes.subarray(start);
+  };
+  /** A scanner with the minute of T0 open; id 10 has a symbol for the day, 11 has none. */
+  const setUp = (touchedCap = 4) => {
+    const sc = new TradeScanner(16, touchedCap);
+    const { f, i, slotById, symDay, symVersion } = sc.st;
+    f[ScanFloat.BaseHi] = Number(T0 >> 32n);
+    f[ScanFloat.BaseLo] = Number(T0 & 0xffffffffn);
+    i[ScanInt.BaseWordHi] = f[ScanFloat.BaseHi]! | 0;
+    i[ScanInt.BaseWordLo] = f[ScanFloat.BaseLo]! | 0;
+    i[ScanInt.Day] = day;
+    slotById[10] = 1;
+    slotById[11] = 2;
+    symDay[1] = day;
+    symVersion[1] = 0;
+    return sc;
+  };
+  const t = (id: number, offNs: bigint, price: bigint, size: number) =>
+    trade({ instrument_id: id, ts_event: T0 + offNs, price, size });
+  const scanAll = (sc: TradeScanner, records: EncodableRecord[], cut = 0) => {
+    const bytes = body(records);
+    const at = sc.copyIn(bytes, 0, bytes.length);
+    const stop = sc.scan(at, at + bytes.length - cut);
+    return { stop: stop - at, size: bytes.length };
+  };
+  const bar = (sc: TradeScanner, slot: number) =>
+    Array.from(sc.st.row.subarray(slot * Row.Size, (slot + 1) * Row.Size));
+
+  it('aggregates the open minute’s trades into rows, counts undefined prices and mappings', () => {
+    const sc = setUp();
+    const stamp = sc.st.f[ScanFloat.Stamp]!;
+    const { stop, size } = scanAll(sc, [
+      t(10, 5n, 5_000_000_000n, 1),
+      t(10, 9n, 7_000_000_000n, 2),
+      t(10, 7n, 3_000_000_000n, 4), // out of order: a low, not the close
+      t(10, 3n, 6_000_000_000n, 8), // earliest: the open
+      t(10, 11n, UNDEF_PRICE, 16),
+      mapping(10, T0 + 12n),
+    ]);
+    expect(stop).toBe(size);
+    expect(bar(sc, 1)).toEqual([6e9, 7e9, 3e9, 7e9, stamp + 3, stamp + 9, 15, 4]);
+    const { i, f, touched } = sc.st;
+    expect([i[ScanInt.Records], i[ScanInt.Aggregated], i[ScanInt.UndefinedPrice]]).toEqual([
+      5, 4, 1,
+    ]);
+    expect([i[ScanInt.TouchedLen], touched[0], i[ScanInt.Version]]).toEqual([1, 1, 1]);
+    expect(f[ScanFloat.ClockOff]).toBe(11);
+  });
+
+  it('stops at each record it leaves to the general path, after aggregating what precedes it', () => {
+    const before = [t(10, 1n, 5_000_000_000n, 1), t(10, 2n, 6_000_000_000n, 1)];
+    const cases: Array<[string, EncodableRecord, number?]> = [
+      ['a system message', heartbeat(T0 + 3n)],
+      ['a trade of the next minute', t(10, MIN, 5_000_000_000n, 1)],
+      ['a trade of the closed minute', t(10, -1n, 5_000_000_000n, 1)],
+      ['an instrument without a symbol for the day', t(11, 3n, 5_000_000_000n, 1)],
+      ['an instrument not seen yet', t(12, 3n, 5_000_000_000n, 1)],
+      ['an id above the direct range', t(BIG_ID, 3n, 5_000_000_000n, 1)],
+      ['a record cut by the end of the input', t(10, 3n, 5_000_000_000n, 1), 8],
+    ];
+    for (const [what, record, cut] of cases) {
+      const sc = setUp();
+      const after = cut ? [] : [t(10, 4n, 9_000_000_000n, 1)];
+      const { stop } = scanAll(sc, [...before, record, ...after], cut);
+      expect({ what, stop }).toEqual({ what, stop: 96 });
+      expect({ what, count: sc.st.i[ScanInt.Aggregated] }).toEqual({ what, count: 2 });
+    }
+  });
+
+  it('stops at a new bar when the touched list is full, or a mapping made symbols stale', () => {
+    const full = setUp(1);
+    full.st.symDay[2] = day;
+    full.st.symVersion[2] = 0;
+    expect(scanAll(full, [t(10, 1n, 1n, 1), t(11, 2n, 1n, 1)]).stop).toBe(48);
+    const stale = setUp();
+    // Id 10's bar is open: the mapping does not stop it; a new bar needs its symbol again.
+    const after = scanAll(stale, [t(10, 1n, 1n, 1), mapping(11, T0 + 2n), t(10, 3n, 1n, 1)]);
+    expect(after.stop).toBe(after.size);
+    stale.st.symDay[2] = day;
+    stale.st.symVersion[2] = 0;
+    expect(scanAll(stale, [t(11, 4n, 1n, 1)]).stop).toBe(0);
+  });
+
+  it('keeps its views and contents when the memory grows', () => {
+    const sc = setUp();
+    scanAll(sc, [t(10, 1n, 5_000_000_000n, 3)]);
+    const row = bar(sc, 1);
+    const oldRows = sc.st.row;
+    sc.grow(1 << 16);
+    sc.growTouched(1 << 16);
+    expect(oldRows.length).toBe(0); // detached: the memory grew and the views were renewed
+    expect(sc.slots).toBe(1 << 16);
+    expect(bar(sc, 1)).toEqual(row);
+    expect([sc.st.symDay[1], sc.st.symDay[2], sc.st.symDay[(1 << 16) - 1]]).toEqual([day, -1, -1]);
+    expect(sc.st.touched[0]).toBe(1);
+    // The scan goes on with the moved arrays.
+    scanAll(sc, [t(10, 2n, 6_000_000_000n, 4)]);
+    expect(bar(sc, 1).slice(Row.High, Row.Close + 1)).toEqual([6e9, 5e9, 6e9]);
+    expect(sc.st.row[Row.Size + Row.Volume]).toBe(7);
   });
 });
