@@ -10,6 +10,7 @@
 // double arithmetic on u32 halves. About a third of the loop still waits on the row load: the
 // rows of 5,000 instruments do not stay in a 512 KiB L2 while the input streams through.
 
+import { RType, UNDEF_PRICE } from '@timed/dbn';
 import { Code, encodeModule, Op, T, type WasmFunction } from './wasm.js';
 
 /** Row of an instrument's open-minute state in `ScanState.row` (8 doubles, 64 bytes). */
@@ -91,9 +92,6 @@ const I_AT = 32;
 const HEADER = 64;
 const PAGE = 65536;
 const MINUTE_NS = 60_000_000_000n;
-const UNDEF_PRICE = 0x7fffffffffffffffn;
-const RTYPE_SYMBOL_MAPPING = 0x16;
-const RTYPE_SYSTEM = 0x17;
 /** Byte offsets in a TradeMsg (DBN v1-v3): instrument_id, price, size, ts_recv. */
 const TRADE_ID = 4;
 const TRADE_PRICE = 16;
@@ -152,8 +150,8 @@ function scanFunction(): WasmFunction {
       c.get(next).get(end).op(Op.I32GtU).brIf('exit');
       c.get(head).i32(8).op(Op.I32ShrU).i32(0xff).op(Op.I32And).set(rtype);
       c.get(rtype).if(() => {
-        c.get(rtype).i32(RTYPE_SYSTEM).op(Op.I32Eq).brIf('exit');
-        c.get(version).get(rtype).i32(RTYPE_SYMBOL_MAPPING).op(Op.I32Eq, Op.I32Add).set(version);
+        c.get(rtype).i32(RType.SYSTEM).op(Op.I32Eq).brIf('exit');
+        c.get(version).get(rtype).i32(RType.SYMBOL_MAPPING).op(Op.I32Eq, Op.I32Add).set(version);
         c.get(next).set(p).br('next');
       });
       // A trade: in the open minute when ts_recv - start (unsigned) is below a minute.
