@@ -367,3 +367,20 @@ describe('TradeScanner (the WebAssembly scan)', () => {
     expect(sc.st.row[Row.Size + Row.Volume]).toBe(7);
   });
 });
+
+describe('TradeScanner without WebAssembly', () => {
+  it('refuses to start with an error that says what is missing', () => {
+    const g = globalThis as { WebAssembly?: unknown };
+    const saved = g.WebAssembly;
+    delete g.WebAssembly;
+    try {
+      expect(() => new TradeScanner(16, 16)).toThrow(/needs WebAssembly.*--jitless/);
+      expect(
+        () => new BarAggregator({ source: 'trades', symbolOf: () => 'A', onBars: () => {} }),
+      ).toThrow(/needs WebAssembly/);
+    } finally {
+      g.WebAssembly = saved;
+    }
+    expect(new TradeScanner(16, 16).slots).toBe(16);
+  });
+});

@@ -290,7 +290,15 @@ interface WasmApi {
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
   Memory: new (descriptor: { initial: number }) => WasmMemory;
 }
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+function webAssembly(): WasmApi {
+  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!api) {
+    throw new Error(
+      'the screener’s trades scan needs WebAssembly, which this Node.js does not provide (started with --jitless?)',
+    );
+  }
+  return api;
+}
 
 let compiled: object | undefined;
 
@@ -315,6 +323,7 @@ export class TradeScanner {
   private inputCap = 0;
 
   constructor(capacity: number, touchedCap: number) {
+    const wasm = webAssembly();
     compiled ??= new wasm.Module(encodeModule([scanFunction()]));
     this.memory = new wasm.Memory({ initial: 1 });
     this.fn = new wasm.Instance(compiled, { env: { memory: this.memory } }).exports.scan as ScanFn;
