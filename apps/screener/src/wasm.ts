@@ -52,23 +52,28 @@ const ALIGN: Partial<Record<Op, number>> = {
   [Op.F64Store]: 3,
 };
 
-function uleb(out: number[], n: number): void {
+/** Unsigned LEB128 of a u32. */
+function uleb(n: number): number[] {
+  const out: number[] = [];
   let v = n >>> 0;
   do {
     const b = v & 0x7f;
     v >>>= 7;
     out.push(v === 0 ? b : b | 0x80);
   } while (v !== 0);
+  return out;
 }
 
-function sleb(out: number[], n: bigint): void {
+/** Signed LEB128 of an i64 (or i32) value. */
+function sleb(n: bigint): number[] {
+  const out: number[] = [];
   let v = n;
   for (;;) {
     const b = Number(v & 0x7fn);
     v >>= 7n;
     const done = (v === 0n && (b & 0x40) === 0) || (v === -1n && (b & 0x40) !== 0);
     out.push(done ? b : b | 0x80);
-    if (done) return;
+    if (done) return out;
   }
 }
 
@@ -83,40 +88,27 @@ export class Code {
   }
   /** A load or store with a constant byte offset (natural alignment). */
   mem(op: Op, offset = 0): this {
-    this.bytes.push(op, ALIGN[op]!);
-    uleb(this.bytes, offset);
+    this.bytes.push(op, ALIGN[op]!, ...uleb(offset));
     return this;
   }
   get(local: number): this {
-    this.bytes.push(0x20);
-    uleb(this.bytes, local);
+    this.bytes.push(0x20, ...uleb(local));
     return this;
   }
   set(local: number): this {
-    this.bytes.push(0x21);
-    uleb(this.bytes, local);
+    this.bytes.push(0x21, ...uleb(local));
     return this;
   }
   i32(n: number): this {
-    this.bytes.push(0x41);
-    sleb(this.bytes, BigInt(n | 0));
+    this.bytes.push(0x41, ...sleb(BigInt(n | 0)));
     return this;
   }
   i64(n: bigint): this {
-    this.bytes.push(0x42);
-    sleb(this.bytes, BigInt.asIntN(64, n));
+    this.bytes.push(0x42, ...sleb(BigInt.asIntN(64, n)));
     return this;
   }
   f64(x: number): this {
     this.bytes.push(0x44, ...new Uint8Array(new Float64Array([x]).buffer));
-    return this;
-  }
-  private nest(opcode: number, name: string, body: () => void): this {
-    this.bytes.push(opcode, 0x40);
-    this.labels.push(name);
-    body();
-    this.labels.pop();
-    this.bytes.push(0x0b);
     return this;
   }
   block(name: string, body: () => void): this {
@@ -127,7 +119,18 @@ export class Code {
   }
   /** `if` on the i32 on the stack (the label of its block is `name`). */
   if(body: () => void, orElse?: () => void, name = ''): this {
-    this.bytes.push(0x04, 0x40);
+    return this.nest(0x04, name, body, orElse);
+  }
+  br(name: string): this {
+    this.bytes.push(0x0c, ...uleb(this.depth(name)));
+    return this;
+  }
+  brIf(name: string): this {
+    this.bytes.push(0x0d, ...uleb(this.depth(name)));
+    return this;
+  }
+  private nest(opcode: number, name: string, body: () => void, orElse?: () => void): this {
+    this.bytes.push(opcode, 0x40);
     this.labels.push(name);
     body();
     if (orElse) {
@@ -143,16 +146,6 @@ export class Code {
     if (i < 0) throw new Error(`wasm: no enclosing block named ${name}`);
     return this.labels.length - 1 - i;
   }
-  br(name: string): this {
-    this.bytes.push(0x0c);
-    uleb(this.bytes, this.depth(name));
-    return this;
-  }
-  brIf(name: string): this {
-    this.bytes.push(0x0d);
-    uleb(this.bytes, this.depth(name));
-    return this;
-  }
 }
 
 /** One exported function: its signature, extra locals (after the params) and body. */
@@ -164,81 +157,39 @@ export interface WasmFunction {
   body: Code;
 }
 
-function vec(out: number[], items: number[][]): void {
-  uleb(out, items.length);
-  for (const item of items) out.push(...item);
+/** A vector: its length, then its items. */
+function vec(items: number[][]): number[] {
+  return [...uleb(items.length), ...items.flat()];
 }
 
 function name(s: string): number[] {
   const bytes = [...new TextEncoder().encode(s)];
-  const out: number[] = [];
-  uleb(out, bytes.length);
-  return [...out, ...bytes];
+  return [...uleb(bytes.length), ...bytes];
 }
 
-function section(out: number[], id: number, content: number[]): void {
-  out.push(id);
-  uleb(out, content.length);
-  out.push(...content);
+function section(id: number, content: number[]): number[] {
+  return [id, ...uleb(content.length), ...content];
 }
 
 /** Encodes a module importing `env.memory` and exporting `functions`. */
 export function encodeModule(functions: WasmFunction[]): Uint8Array {
-  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const types = functions.map((f) => {
-    const t = [0x60];
-    vec(
-      t,
-      f.params.map((p) => [p]),
-    );
-    vec(
-      t,
-      f.results.map((r) => [r]),
-    );
-    return t;
+  const types = functions.map((f) => [
+    0x60,
+    ...vec(f.params.map((t) => [t])),
+    ...vec(f.results.map((t) => [t])),
+  ]);
+  // env.memory with a minimum of 0 pages (the host's memory decides).
+  const memory = [...name('env'), ...name('memory'), 0x02, 0x00, 0x00];
+  const code = functions.map((f) => {
+    const body = [...vec(f.locals.map((t) => [1, t])), ...f.body.bytes, 0x0b];
+    return [...uleb(body.length), ...body];
   });
-  const types2: number[] = [];
-  vec(types2, types);
-  section(out, 1, types2);
-  // Import env.memory with a minimum of 0 pages (the host's memory decides).
-  const imports: number[] = [];
-  vec(imports, [[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]]);
-  section(out, 2, imports);
-  const funcs: number[] = [];
-  vec(
-    funcs,
-    functions.map((_, i) => {
-      const o: number[] = [];
-      uleb(o, i);
-      return o;
-    }),
-  );
-  section(out, 3, funcs);
-  const exports: number[] = [];
-  vec(
-    exports,
-    functions.map((f, i) => {
-      const o = [...name(f.name), 0x00];
-      uleb(o, i);
-      return o;
-    }),
-  );
-  section(out, 7, exports);
-  const code: number[] = [];
-  vec(
-    code,
-    functions.map((f) => {
-      const body: number[] = [];
-      vec(
-        body,
-        f.locals.map((t) => [1, t]),
-      );
-      body.push(...f.body.bytes, 0x0b);
-      const entry: number[] = [];
-      uleb(entry, body.length);
-      return [...entry, ...body];
-    }),
-  );
-  section(out, 10, code);
-  return new Uint8Array(out);
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vec(types)),
+    ...section(2, vec([memory])),
+    ...section(3, vec(functions.map((_, i) => uleb(i)))),
+    ...section(7, vec(functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]))),
+    ...section(10, vec(code)),
+  ]);
 }
