@@ -4,7 +4,6 @@ import { ClosedBars } from './closed-bars.js';
 import { MINUTE_NS, MinuteSplitter, minuteStartNs } from './fixed-point.js';
 import {
   DIRECT_IDS,
-  NO_BASE,
   Row,
   ScanFloat,
   ScanInt,
@@ -122,7 +121,7 @@ export class BarAggregator {
   /**
    * Per-slot state (views of the scanner's memory, shared with its scan): rows, symbol cache
    * stamps, the touched list, and scalars (clock offset ScanFloat.ClockOff, open minute's start
-   * ScanFloat.BaseHi/BaseLo, touched count, mapping version ScanInt.Version, bumped on every
+   * ScanInt.BaseWordLo/Hi and ScanInt.MinuteOpen, touched count, mapping version ScanInt.Version, bumped on every
    * SymbolMappingMsg). Slot 0 is a never-used row: unseen ids map to it. The views are replaced
    * when the memory grows: read them from `st` after anything that may allocate a slot.
    */
@@ -480,16 +479,11 @@ export class BarAggregator {
     // minute * 60e9 = (minute * 29296875) * 2^11 is an exact double. The minute holding the
     // undefined timestamp (2^64 - 1) stays on place(), which drops it.
     const startNs = this.minute * MINUTE_NS;
-    if (this.minute === NO_MINUTE || startNs + MINUTE_NS >= 2 ** 64) {
-      f[ScanFloat.BaseHi] = NO_BASE;
-      f[ScanFloat.BaseLo] = 0;
-    } else {
-      const hi = Math.floor(startNs / TWO32);
-      f[ScanFloat.BaseHi] = hi;
-      f[ScanFloat.BaseLo] = startNs - hi * TWO32;
-    }
-    i[ScanInt.BaseWordLo] = f[ScanFloat.BaseLo]! | 0;
-    i[ScanInt.BaseWordHi] = f[ScanFloat.BaseHi]! | 0;
+    const open = this.minute !== NO_MINUTE && startNs + MINUTE_NS < 2 ** 64;
+    const hi = open ? Math.floor(startNs / TWO32) : 0;
+    i[ScanInt.MinuteOpen] = open ? 1 : 0;
+    i[ScanInt.BaseWordHi] = hi | 0;
+    i[ScanInt.BaseWordLo] = open ? (startNs - hi * TWO32) | 0 : 0;
     i[ScanInt.Day] = this.minute === NO_MINUTE ? -1 : Math.floor(this.minute / 1440);
   }
 

@@ -271,11 +271,10 @@ describe('TradeScanner (the WebAssembly scan)', () => {
   /** A scanner with the minute of T0 open; id 10 has a symbol for the day, 11 has none. */
   const setUp = (touchedCap = 4) => {
     const sc = new TradeScanner(16, touchedCap);
-    const { f, i, slotById, symDay, symVersion } = sc.st;
-    f[ScanFloat.BaseHi] = Number(T0 >> 32n);
-    f[ScanFloat.BaseLo] = Number(T0 & 0xffffffffn);
-    i[ScanInt.BaseWordHi] = f[ScanFloat.BaseHi]! | 0;
-    i[ScanInt.BaseWordLo] = f[ScanFloat.BaseLo]! | 0;
+    const { i, slotById, symDay, symVersion } = sc.st;
+    i[ScanInt.MinuteOpen] = 1;
+    i[ScanInt.BaseWordHi] = Number(T0 >> 32n) | 0;
+    i[ScanInt.BaseWordLo] = Number(T0 & 0xffffffffn) | 0;
     i[ScanInt.Day] = day;
     slotById[10] = 1;
     slotById[11] = 2;

@@ -36,11 +36,8 @@ export enum Row {
 export enum ScanFloat {
   /** Stream clock: ns offset into the open minute. */
   ClockOff = 0,
-  /** The open minute's start as u64 words; BaseHi is NO_BASE when no minute is open. */
-  BaseHi = 1,
-  BaseLo = 2,
   /** The open minute's stamp base: a multiple of STAMP_STEP, raised by it with every minute. */
-  Stamp = 3,
+  Stamp = 1,
 }
 
 /** Integer scalars in `ScanState.i`. */
@@ -56,15 +53,17 @@ export enum ScanInt {
   /** The open minute's start (u64 ns) as its low and high u32 words, read by the scan as an i64. */
   BaseWordLo = 6,
   BaseWordHi = 7,
+  /**
+   * 1 when the base words hold the open minute's start; 0 when no minute is open (or the open
+   * one is the last before 2^64 ns): then every trade stops the scan.
+   */
+  MinuteOpen = 8,
 }
 
 /** Stamp distance between consecutive minutes: above any ns offset into a minute (6e10). */
 export const STAMP_STEP = 2 ** 36;
 /** Stamps stay exact doubles: at this base the rows are cleared and stamps start over. */
 export const STAMP_LIMIT = 2 ** 52;
-
-/** Minute-start high word while no minute is open: every record falls outside it. */
-export const NO_BASE = -1e12;
 
 /** Instrument ids below this index `ScanState.slotById` directly (others: a Map, general path). */
 export const DIRECT_IDS = 1 << 22;
@@ -86,9 +85,12 @@ export interface ScanState {
   i: Int32Array;
 }
 
-// Byte layout of the memory's header: ScanFloat doubles, then ScanInt words.
+// Byte layout of the memory's header: ScanFloat doubles, then ScanInt words (BaseWordLo at 40,
+// 8-byte aligned for the scan's i64 load).
 const F_AT = 0;
-const I_AT = 32;
+const F_COUNT = 2;
+const I_AT = 16;
+const I_COUNT = 9;
 const HEADER = 64;
 const PAGE = 65536;
 const MINUTE_NS = 60_000_000_000n;
@@ -132,9 +134,9 @@ function scanFunction(): WasmFunction {
   const size = () => c.get(p).mem(Op.I32Load, TRADE_SIZE).op(Op.F64ConvertI32U);
 
   zero().mem(Op.I64Load, iAt(ScanInt.BaseWordLo)).set(base);
-  // No minute open (BaseHi is NO_BASE): an empty range, so every trade stops the scan.
+  // No minute open: an empty range, so every trade stops the scan.
   c.i64(MINUTE_NS).i64(0n);
-  zero().mem(Op.F64Load, fAt(ScanFloat.BaseHi)).f64(0).op(Op.F64Ge, Op.Select).set(limit);
+  zero().mem(Op.I32Load, iAt(ScanInt.MinuteOpen)).op(Op.Select).set(limit);
   zero().mem(Op.F64Load, fAt(ScanFloat.Stamp)).set(stamp0);
   zero().mem(Op.F64Load, fAt(ScanFloat.ClockOff)).set(clock);
   zero().mem(Op.I32Load, iAt(ScanInt.TouchedLen)).set(touchedLen);
@@ -339,7 +341,7 @@ export class TradeScanner {
     };
     this.slotByIdAt = this.alloc(DIRECT_IDS * 4);
     this.views();
-    this.st.f.set([0, NO_BASE, 0, STAMP_STEP]);
+    this.st.f[ScanFloat.Stamp] = STAMP_STEP;
     this.grow(capacity);
     this.growTouched(touchedCap);
   }
@@ -427,8 +429,8 @@ export class TradeScanner {
   private views(): void {
     const buf = this.memory.buffer;
     const st = this.st;
-    st.f = new Float64Array(buf, F_AT, 4);
-    st.i = new Int32Array(buf, I_AT, 8);
+    st.f = new Float64Array(buf, F_AT, F_COUNT);
+    st.i = new Int32Array(buf, I_AT, I_COUNT);
     st.slotById = new Int32Array(buf, this.slotByIdAt, DIRECT_IDS);
     st.row = new Float64Array(buf, this.rowsAt, this.capacity * Row.Size);
     st.symDay = new Int32Array(buf, this.symDayAt, this.capacity);
