@@ -5,6 +5,7 @@ import { MINUTE_NS, MinuteSplitter, minuteStartNs } from './fixed-point.js';
 import {
   DIRECT_IDS,
   Row,
+  SCAN_PIECE,
   ScanFloat,
   ScanInt,
   type ScanState,
@@ -63,8 +64,6 @@ const RTYPE_SYSTEM = 0x17;
 const SYSTEM_HEARTBEAT = 0;
 const SYSTEM_END_OF_INTERVAL = 4;
 const NO_MINUTE = -1;
-/** Bytes of a batch copied into the scan's memory at a time (above any record's 1,020). */
-const SCAN_PIECE = 32 * 1024;
 const UNDEF_HI = 0x7fffffff;
 const UNDEF_LO = 0xffffffff;
 const TWO32 = 4294967296;

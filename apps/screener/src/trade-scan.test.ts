@@ -4,7 +4,7 @@ import { normDecimal, referenceBars, sortBars } from '../test/reference-bars.js'
 import { heartbeat, rng, UNDEF_PRICE } from '../test/session.js';
 import { BarAggregator } from './bar-aggregator.js';
 import type { ClosedBars } from './closed-bars.js';
-import { Row, ScanFloat, ScanInt, TradeScanner } from './trade-scan.js';
+import { Row, SCAN_PIECE, ScanFloat, ScanInt, TradeScanner } from './trade-scan.js';
 
 // The trades batch path (handleBatch -> scanTrades) must give exactly what the straightforward
 // per-record path (handle, and handleRecord for decoded objects) gives: the same emits in the
@@ -346,6 +346,13 @@ describe('TradeScanner (the WebAssembly scan)', () => {
     stale.st.symDay[2] = day;
     stale.st.symVersion[2] = 0;
     expect(scanAll(stale, [t(11, 4n, 1n, 1)]).stop).toBe(0);
+  });
+
+  it('takes input a piece at a time (SCAN_PIECE bytes at most)', () => {
+    const sc = setUp();
+    const piece = new Uint8Array(SCAN_PIECE + 4);
+    expect(sc.copyIn(piece, 4, SCAN_PIECE + 4)).toBeGreaterThan(0);
+    expect(() => sc.copyIn(piece, 0, SCAN_PIECE + 4)).toThrow(/at most 32768 bytes/);
   });
 
   it('keeps its views and contents when the memory grows', () => {

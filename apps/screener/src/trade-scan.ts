@@ -65,6 +65,12 @@ export const STAMP_STEP = 2 ** 36;
 /** Stamps stay exact doubles: at this base the rows are cleared and stamps start over. */
 export const STAMP_LIMIT = 2 ** 52;
 
+/**
+ * Bytes of input the scan's memory takes at a time (above any record's 1,020): small enough to
+ * stay in cache between the copy and the scan.
+ */
+export const SCAN_PIECE = 32 * 1024;
+
 /** Instrument ids below this index `ScanState.slotById` directly (others: a Map, general path). */
 export const DIRECT_IDS = 1 << 22;
 
@@ -322,7 +328,8 @@ export class TradeScanner {
   private touchedAt = 0;
   private touchedCap = 0;
   private inputAt = 0;
-  private inputCap = 0;
+  /** All of the memory, for copies into it. */
+  private u8 = new Uint8Array(0);
 
   constructor(capacity: number, touchedCap: number) {
     const wasm = webAssembly();
@@ -340,6 +347,7 @@ export class TradeScanner {
       i: empty,
     };
     this.slotByIdAt = this.alloc(DIRECT_IDS * 4);
+    this.inputAt = this.alloc(SCAN_PIECE);
     this.views();
     this.st.f[ScanFloat.Stamp] = STAMP_STEP;
     this.grow(capacity);
@@ -385,15 +393,15 @@ export class TradeScanner {
     this.views();
   }
 
-  /** Copies `bytes[start, end)` into the scan's input area; returns its address there. */
+  /**
+   * Copies `bytes[start, end)` (at most SCAN_PIECE bytes) into the scan's input area; returns
+   * its address there.
+   */
   copyIn(bytes: Uint8Array, start: number, end: number): number {
-    const len = end - start;
-    if (len > this.inputCap) {
-      this.inputCap = Math.max(len, 1 << 20);
-      this.inputAt = this.alloc(this.inputCap);
-      this.views();
+    if (end - start > SCAN_PIECE) {
+      throw new RangeError(`copyIn takes at most ${SCAN_PIECE} bytes, not ${end - start}`);
     }
-    new Uint8Array(this.memory.buffer, this.inputAt, len).set(bytes.subarray(start, end));
+    this.u8.set(bytes.subarray(start, end), this.inputAt);
     return this.inputAt;
   }
 
@@ -429,6 +437,7 @@ export class TradeScanner {
   private views(): void {
     const buf = this.memory.buffer;
     const st = this.st;
+    this.u8 = new Uint8Array(buf);
     st.f = new Float64Array(buf, F_AT, F_COUNT);
     st.i = new Int32Array(buf, I_AT, I_COUNT);
     st.slotById = new Int32Array(buf, this.slotByIdAt, DIRECT_IDS);
