@@ -13,9 +13,9 @@ import { parseArgs } from 'node:util';
 import { createDb, ensureDatabase, migrate, startEmbeddedPostgres, upsertBars } from '@timed/db';
 import { DbnDecoder, encodeMetadata, type RecordBatch, sumTradeFields } from '@timed/dbn';
 import { pino } from 'pino';
-import { BarAggregator } from './bar-aggregator.js';
-import { BarWriter } from './bar-writer.js';
-import { feedFiniteSource } from './finite-source.js';
+import { BarAggregator } from './aggregate/bar-aggregator.js';
+import { feedFiniteSource } from './sources/finite-source.js';
+import { BarWriter } from './store/bar-writer.js';
 
 // Benchmark: replay a generated trading day (uncompressed DBN) into Postgres, end to end, and
 // compare decode + aggregate (no DB) with dbn's decode-only rate on the same bytes (the ceiling:

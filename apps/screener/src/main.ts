@@ -1,4 +1,4 @@
-import { main } from './cli.js';
+import { main } from './cli/cli.js';
 
 // Entry only wires: the CLI parses, runs and returns an exit code.
 const code = await main({

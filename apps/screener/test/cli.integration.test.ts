@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createTestDatabase, type Db, upsertBars } from '@timed/db';
 import { encodeDbn, tradesSource } from '@timed/dbn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { BIN, plainLines, runCli, spawnCli } from './cli.js';
+import { BIN, plainLines, runCli, spawnCli } from './helpers/cli.js';
 import {
   barsSettle,
   expectedBars,
@@ -15,8 +15,8 @@ import {
   storedBars,
   TEST_API_KEY,
   waitFor,
-} from './harness.js';
-import { mappingsOf } from './session.js';
+} from './helpers/harness.js';
+import { mappingsOf } from './helpers/session.js';
 
 let url: string;
 let db: Db;

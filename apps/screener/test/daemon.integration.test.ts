@@ -1,7 +1,8 @@
 import { createTestDatabase, type Db } from '@timed/db';
 import { type EncodableRecord, type LocalGateway, tradesSource } from '@timed/dbn';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type DaemonConfig, LockHeldError } from '../src/index.js';
+import { LockHeldError } from '../src/errors.js';
+import type { DaemonConfig } from '../src/live/daemon.js';
 import {
   barsSettle,
   expectedBars,
@@ -12,9 +13,9 @@ import {
   startTestDaemon,
   storedBars,
   waitFor,
-} from './harness.js';
-import { referenceBars } from './reference-bars.js';
-import { quote, rng, UNDEF_PRICE } from './session.js';
+} from './helpers/harness.js';
+import { referenceBars } from './helpers/reference-bars.js';
+import { quote, rng, UNDEF_PRICE } from './helpers/session.js';
 
 let url: string;
 let db: Db;

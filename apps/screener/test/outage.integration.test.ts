@@ -20,7 +20,7 @@ import {
   startTestDaemon,
   storedBars,
   waitFor,
-} from './harness.js';
+} from './helpers/harness.js';
 
 // This file runs its own Postgres: it stops and restarts it under a running daemon.
 const dataDir = join(tmpdir(), `screener-outage-${process.pid}-${Date.now()}`);

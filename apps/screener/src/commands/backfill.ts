@@ -1,12 +1,12 @@
 import { upsertBars } from '@timed/db';
 import { HistoricalClient } from '@timed/dbn';
-import { BarWriter } from '../bar-writer.js';
-import { openDatabase } from '../database.js';
 import { parseSymbols } from '../env.js';
 import { ScreenerError } from '../errors.js';
-import { feedRecordStream } from '../finite-source.js';
-import { ProgressReporter } from '../progress.js';
+import { feedRecordStream } from '../sources/finite-source.js';
+import { BarWriter } from '../store/bar-writer.js';
+import { openDatabase } from '../store/database.js';
 import type { CommandContext } from './context.js';
+import { ProgressReporter } from './progress.js';
 import { summaryLine } from './summary.js';
 
 /** Arguments of `timed-screener backfill`. */

@@ -1,12 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { upsertBars } from '@timed/db';
-import { BarWriter } from '../bar-writer.js';
-import { openDatabase } from '../database.js';
 import { ScreenerError } from '../errors.js';
-import { feedFiniteSource } from '../finite-source.js';
-import { ProgressReporter } from '../progress.js';
+import { feedFiniteSource } from '../sources/finite-source.js';
+import { BarWriter } from '../store/bar-writer.js';
+import { openDatabase } from '../store/database.js';
 import type { CommandContext } from './context.js';
+import { ProgressReporter } from './progress.js';
 import { summaryLine } from './summary.js';
 
 /** `timed-screener replay FILE`: a .dbn or .dbn.zst file through the aggregator and writer. */

@@ -1,6 +1,6 @@
-import { runDaemon } from '../daemon.js';
-import { openDatabase } from '../database.js';
 import { describeEnv, liveGateway } from '../env.js';
+import { runDaemon } from '../live/daemon.js';
+import { openDatabase } from '../store/database.js';
 import type { CommandContext } from './context.js';
 
 /** `timed-screener run`: the live daemon until SIGTERM/SIGINT. */

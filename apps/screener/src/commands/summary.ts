@@ -1,4 +1,4 @@
-import type { SourceSummary } from '../finite-source.js';
+import type { SourceSummary } from '../sources/finite-source.js';
 
 const iso = (minute: number | undefined) =>
   minute === undefined ? '-' : new Date(minute * 60_000).toISOString().slice(0, 16).concat('Z');

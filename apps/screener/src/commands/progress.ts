@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { SourceProgress } from './finite-source.js';
+import type { SourceProgress } from '../sources/finite-source.js';
 
 /** Renders progress: a redrawn bar on a TTY, else a structured log line every `everyMs`. */
 export class ProgressReporter {

@@ -1,8 +1,13 @@
 import { DbnDecoder, type EncodableRecord, encodeDbn, trade } from '@timed/dbn';
 import type { BarInput } from '@timed/schema';
 import { describe, expect, it } from 'vitest';
-import { normDecimal, type PlainBar, referenceBars, sortBars } from '../test/reference-bars.js';
-import { heartbeat, quote, tradesSession, UNDEF_PRICE } from '../test/session.js';
+import {
+  normDecimal,
+  type PlainBar,
+  referenceBars,
+  sortBars,
+} from '../../test/helpers/reference-bars.js';
+import { heartbeat, quote, tradesSession, UNDEF_PRICE } from '../../test/helpers/session.js';
 import { BarAggregator, type BarSource } from './bar-aggregator.js';
 
 const T0 = 1_761_321_600_000_000_000n; // 2025-10-24T16:00:00Z, a whole minute
@@ -22,7 +27,7 @@ function plain(b: BarInput): PlainBar {
   };
 }
 
-/** Runs DBN bytes through the decoder's visitor into an aggregator; returns the emitted bars. */
+/** Runs DBN bytes through the batch decoder into an aggregator; returns the emitted bars. */
 function run(
   bytes: Uint8Array,
   source: BarSource = 'trades',
@@ -39,9 +44,11 @@ function run(
       emits.push(closed.minute);
     },
   });
-  const visit = (c: Parameters<BarAggregator['handle']>[0]) => agg.handle(c);
-  for (let i = 0; i < bytes.length; i += chunk) dec.write(bytes.subarray(i, i + chunk), visit);
-  dec.finish(visit);
+  const onBatch = (b: Parameters<BarAggregator['handleBatch']>[0]) => agg.handleBatch(b);
+  for (let i = 0; i < bytes.length; i += chunk) {
+    dec.writeBatches(bytes.subarray(i, i + chunk), onBatch);
+  }
+  dec.finishBatches(onBatch);
   agg.closeAll();
   return { bars, agg, emits };
 }
@@ -71,7 +78,7 @@ describe('BarAggregator (trades)', () => {
     expect(undefinedPrices).toBeGreaterThan(0);
   });
 
-  it('gives the same bars through the object path (live client) as through the visitor', () => {
+  it('gives the same bars through the object path (live client) as through the batch path', () => {
     const s = tradesSession({ seed: 11, symbols: 10, count: 5_000, startNs: T0 });
     const dec = new DbnDecoder();
     const bars: BarInput[] = [];
@@ -85,7 +92,7 @@ describe('BarAggregator (trades)', () => {
     expect(sortBars(bars.map(plain))).toEqual(run(s.bytes).bars.map(plain).sort(byKey));
   });
 
-  it('gives the same bars through the batch path (replay, bench) as through the visitor', () => {
+  it('equals the rebuild through the batch path (replay, bench) in 1000-byte pieces', () => {
     const s = tradesSession({ seed: 12, symbols: 25, count: 8_000, startNs: T0 + 77n });
     const dec = new DbnDecoder();
     const bars: BarInput[] = [];
@@ -117,7 +124,7 @@ describe('BarAggregator (trades)', () => {
         );
     }
     const symbolOf = (id: number) => (id === 1 ? 'AAA' : 'BBB');
-    for (const path of ['batch', 'visitor'] as const) {
+    for (const path of ['batch', 'objects'] as const) {
       const dec = new DbnDecoder();
       const bars: BarInput[] = [];
       const agg = new BarAggregator({
@@ -130,8 +137,7 @@ describe('BarAggregator (trades)', () => {
         dec.writeBatches(bytes, (b) => agg.handleBatch(b));
         dec.finishBatches((b) => agg.handleBatch(b));
       } else {
-        dec.write(bytes, (c) => agg.handle(c));
-        dec.finish((c) => agg.handle(c));
+        for (const r of [...dec.push(bytes), ...dec.end()]) agg.handleRecord(r);
       }
       agg.closeAll();
       expect(bars.length).toBe(65_600 + 14 + 35);
@@ -188,7 +194,7 @@ describe('BarAggregator (trades)', () => {
     });
     const feed = (recs: EncodableRecord[]) => {
       const dec = new DbnDecoder();
-      dec.write(encodeDbn(md({ 1: 'AAPL' }), recs), (c) => agg.handle(c));
+      for (const r of dec.push(encodeDbn(md({ 1: 'AAPL' }), recs))) agg.handleRecord(r);
     };
     const m0 = Number(T0 / MIN);
     feed([trade({ instrument_id: 1, ts_event: T0, ts_recv: T0 + 1n, price: 10n ** 9n, size: 1 })]);
@@ -224,7 +230,7 @@ describe('BarAggregator live behaviour', () => {
     });
     const send = (recs: EncodableRecord[]) => {
       const dec = new DbnDecoder();
-      dec.write(encodeDbn(md({}), recs), (c) => agg.handle(c));
+      for (const r of dec.push(encodeDbn(md({}), recs))) agg.handleRecord(r);
     };
     return { agg, emits, send, setNow: (ms: number) => (now = ms) };
   }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { LockHeldError, type LockHolder } from './errors.js';
+import { LockHeldError, type LockHolder } from '../errors.js';
 
 /** Options of WriterLock.acquire. */
 export interface WriterLockOptions {

@@ -9,7 +9,7 @@ import {
   type TradesSession,
 } from '@timed/dbn';
 import { pino } from 'pino';
-import { type DaemonConfig, type DaemonResult, runDaemon } from '../src/index.js';
+import { type DaemonConfig, type DaemonResult, runDaemon } from '../../src/live/daemon.js';
 import { normDecimal, type PlainBar, referenceBars, sortBars } from './reference-bars.js';
 
 /** The API key the local gateway accepts in tests (32 characters, like Databento's). */

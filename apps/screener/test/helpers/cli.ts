@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI (turbo builds before testing; run `pnpm build` when running vitest alone). */
-export const BIN = fileURLToPath(new URL('../bin/timed-screener.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/timed-screener.js', import.meta.url));
 
 /** A spawned CLI process with its output collected. */
 export interface Spawned {

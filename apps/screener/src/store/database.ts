@@ -3,8 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDb, type Db, ensureDatabase, migrate, startEmbeddedPostgres } from '@timed/db';
 import type { Logger } from 'pino';
-import { redactUrl } from './env.js';
-import { ScreenerError } from './errors.js';
+import { redactUrl } from '../env.js';
+import { ScreenerError } from '../errors.js';
 
 /** An open database and how to let go of it. */
 export interface OpenDatabase {

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { BarInput } from '@timed/schema';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { BarWriter } from './bar-writer.js';
+import { BarWriter } from '../store/bar-writer.js';
 
 function bars(minute: number, n: number): BarInput[] {
   return Array.from({ length: n }, (_, i) => ({

@@ -1,7 +1,7 @@
 import type { BarInput } from '@timed/schema';
-import type { BarSource } from './bar-aggregator.js';
-import { unitsToDecimal } from './fixed-point.js';
-import { Row } from './trade-scan.js';
+import type { BarSource } from './bar-source.js';
+import { unitsToDecimal } from './decimal-units.js';
+import { Row } from './scan/trade-scan.js';
 
 /**
  * The bars of one minute (prices in 1e-9 units, or bid+ask sums in mbp-1 mode), read in place
@@ -30,45 +30,12 @@ export class ClosedBars {
     this.live = false;
   }
 
-  /** Slot of bar k, once the bars are known to be still live and k in range. */
-  private slot(k: number): number {
-    this.check();
-    if (!(k >= 0 && k < this.length)) throw new RangeError(`bar ${k} of ${this.length}`);
-    return this.slots[k]!;
-  }
-
-  private field(k: number, field: Row): number {
-    return this.rows[this.slot(k) * Row.Size + field]!;
-  }
-
   private check(): void {
     if (!this.live) {
       throw new Error(
         `ClosedBars of minute ${this.minute} read after onBars returned: call toBarInputs() (or copy the values) inside onBars`,
       );
     }
-  }
-
-  symbol(k: number): string {
-    return this.symbols[this.slot(k)]!;
-  }
-  open(k: number): number {
-    return this.field(k, Row.Open);
-  }
-  high(k: number): number {
-    return this.field(k, Row.High);
-  }
-  low(k: number): number {
-    return this.field(k, Row.Low);
-  }
-  close(k: number): number {
-    return this.field(k, Row.Close);
-  }
-  volume(k: number): number {
-    return this.field(k, Row.Volume);
-  }
-  count(k: number): number {
-    return this.field(k, Row.Count);
   }
 
   /** The bars as `upsertBars` takes them: exact decimal prices, is_legacy false, data_source. */

@@ -5,9 +5,9 @@ import {
   type RecordBatch,
   type SymbolMap,
 } from '@timed/dbn';
-import { BarAggregator, type BarSource } from './bar-aggregator.js';
-import type { BarWriter } from './bar-writer.js';
-import { ScreenerError } from './errors.js';
+import { BarAggregator, type BarSource } from '../aggregate/bar-aggregator.js';
+import { ScreenerError } from '../errors.js';
+import type { BarWriter } from '../store/bar-writer.js';
 
 /** Progress of a finite source (file or historical request). */
 export interface SourceProgress {

@@ -1,0 +1,352 @@
+import { type DbnRecord, type RecordBatch, RType, UNDEF_PRICE } from '@timed/dbn';
+import type { AggregatorStats, BarAggregatorOptions } from './aggregator-options.js';
+import type { BarSource } from './bar-source.js';
+import { ClosedBars } from './closed-bars.js';
+import { MinuteClock, NO_MINUTE, Placement } from './minute-clock.js';
+import { SCAN_PIECE, ScanInt } from './scan/trade-scan.js';
+import { SlotTable } from './slot-table.js';
+import { movesClock, systemCodeAt, systemCodeOfText } from './system-code.js';
+
+export type { AggregatorStats, BarAggregatorOptions, BarSource };
+
+/** Byte offsets in a TradeMsg / Mbp1Msg (DBN v1-v3; both share the first 48 bytes). */
+const INSTRUMENT_ID = 4;
+const TS_EVENT = 8;
+const PRICE = 16;
+const SIZE = 24;
+const TS_RECV = 32;
+const BID_PX_00 = 48;
+const ASK_PX_00 = 56;
+/** UNDEF_PRICE's high and low u32 words. */
+const UNDEF_HI = 0x7fffffff;
+const UNDEF_LO = 0xffffffff;
+const TWO32 = 4294967296;
+/** Typed arrays use the host's byte order; DBN is little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Builds 1-minute OHLCV bars from DBN records. A record belongs to minute floor(ts_recv / 60 s)
+ * (Databento's own ohlcv-1m rule); within a minute open/close are the first/last price by ts_recv
+ * (ties in arrival order), high/low the extremes, volume the sum of sizes, trade_count the number
+ * of records. Exactly one minute is open at a time (MinuteClock): it closes when the stream clock
+ * (a later record, a heartbeat or an end-of-interval message) passes its end. `tick()` may emit a
+ * provisional snapshot of the open minute once wall time passes its end plus a grace; the minute
+ * stays open and is emitted again (only if it changed) when the stream confirms it.
+ * The hot path is allocation-free: per-instrument state is a row of doubles in the SlotTable;
+ * trades batches go through the WebAssembly scan, which stops at anything but the common case and
+ * hands that record to the general path here.
+ */
+export class BarAggregator {
+  readonly stats: AggregatorStats = {
+    records: 0,
+    aggregated: 0,
+    undefinedPrice: 0,
+    undefinedSide: 0,
+    wideSpread: 0,
+    unmapped: 0,
+    late: 0,
+    replayOverlap: 0,
+    barsEmitted: 0,
+  };
+  private readonly source: BarSource;
+  private readonly onBars: BarAggregatorOptions['onBars'];
+  private readonly now: () => number;
+  private readonly slots: SlotTable;
+  private readonly clock: MinuteClock;
+  /** True once the open minute was emitted provisionally by tick(). */
+  private snapshotted = false;
+  private changedSinceSnapshot = false;
+
+  constructor(options: BarAggregatorOptions) {
+    this.source = options.source;
+    this.onBars = options.onBars;
+    this.now = options.now ?? Date.now;
+    this.slots = new SlotTable({ symbolOf: options.symbolOf, onUnmapped: options.onUnmapped });
+    this.clock = new MinuteClock(this.slots.shared);
+  }
+
+  /** The open minute's epoch minute, or undefined before the first record. */
+  get openMinute(): number | undefined {
+    const m = this.clock.openMinute;
+    return m === NO_MINUTE ? undefined : m;
+  }
+
+  /** Stream clock (ms) of the last record or heartbeat seen; 0 before any. */
+  get streamClockMs(): number {
+    return this.clock.streamClockMs;
+  }
+
+  /**
+   * The oldest minute whose bars are not known complete: where a reconnect must replay from so
+   * nothing is missed or counted twice. Undefined before any record.
+   */
+  get resumeMinute(): number | undefined {
+    return this.clock.resumeMinute;
+  }
+
+  /** Handles a batch of records from dbn's batch decoder (the fastest path); same rules. */
+  handleBatch(b: RecordBatch): void {
+    // The scan's memory is little-endian (WebAssembly); so must the views the general path
+    // shares with it be.
+    if (this.source !== 'trades' || !LITTLE_ENDIAN) {
+      this.recordsBatch(b.bytes, b.view, b.start, b.end);
+      return;
+    }
+    this.tradesBatch(b);
+  }
+
+  /** Handles one decoded record object (the live and historical clients' path); same rules. */
+  handleRecord(r: DbnRecord): void {
+    if (r.kind === 'TradeMsg') {
+      if (this.source !== 'trades') return;
+      this.stats.records++;
+      if (!this.placeByRecvTime(Number(r.ts_recv >> 32n), Number(r.ts_recv & 0xffffffffn))) return;
+      if (r.price === UNDEF_PRICE) {
+        this.stats.undefinedPrice++;
+        return;
+      }
+      this.add(r.instrument_id, Number(r.price), r.size);
+    } else if (r.kind === 'Mbp1Msg') {
+      if (this.source !== 'mbp-1') return;
+      this.stats.records++;
+      if (!this.placeByRecvTime(Number(r.ts_recv >> 32n), Number(r.ts_recv & 0xffffffffn))) return;
+      const { bid_px, ask_px } = r.levels[0];
+      if (bid_px === UNDEF_PRICE || ask_px === UNDEF_PRICE) {
+        this.stats.undefinedSide++;
+        return;
+      }
+      this.addQuote(r.instrument_id, Number(bid_px), Number(ask_px));
+    } else if (r.kind === 'SymbolMappingMsg') {
+      this.slots.mappingChanged();
+    } else if (r.kind === 'SystemMsg') {
+      const code = r.code !== undefined && r.code !== 255 ? r.code : systemCodeOfText(r.msg);
+      if (!movesClock(code)) return;
+      this.clock.eventTime.splitBig(r.ts_event);
+      this.advanceTo(this.clock.eventTime.minute, this.clock.eventTime.offset);
+    }
+  }
+
+  /**
+   * Live: emits a provisional snapshot of the open minute once the stream time estimated from
+   * wall time passes the minute's end plus `graceMs`. The minute stays open: later records amend
+   * it and it is emitted again when the stream closes it.
+   */
+  tick(graceMs: number): void {
+    const estimate = this.clock.estimateStreamMs(this.now());
+    const open = this.clock.openMinute;
+    if (open === NO_MINUTE || this.snapshotted || this.slots.touchedCount === 0) return;
+    if (estimate < (open + 1) * 60_000 + graceMs) return;
+    this.emit(true);
+    this.snapshotted = true;
+    this.changedSinceSnapshot = false;
+  }
+
+  /** End of a finite stream (file, historical request): closes the open minute. */
+  closeAll(): void {
+    const open = this.clock.openMinute;
+    if (open !== NO_MINUTE) {
+      this.emit(false);
+      this.clock.dropBefore = open + 1;
+    }
+    this.openNewMinute(NO_MINUTE);
+  }
+
+  /**
+   * Forgets the open minute and drops every later record before `minute`: the stream will be
+   * replayed from `minute`, whose bars are rebuilt wholly (never added to).
+   */
+  resync(minute: number): void {
+    this.openNewMinute(NO_MINUTE);
+    this.clock.dropBefore = minute;
+  }
+
+  /**
+   * Trades: the batch is copied into the scan's memory a piece at a time (a piece small enough to
+   * stay in cache between the copy and the scan); the scan takes the common case and the general
+   * path (reading the batch itself) each record the scan stops at.
+   */
+  private tradesBatch(b: RecordBatch): void {
+    const { bytes, view } = b;
+    const scanner = this.slots.scan;
+    let o = b.start;
+    while (o < b.end) {
+      const len = Math.min(SCAN_PIECE, b.end - o);
+      const at = scanner.copyIn(bytes, o, o + len);
+      const end = at + len;
+      let p = at;
+      for (;;) {
+        p = scanner.scan(p, end);
+        this.collectScanCounts();
+        if (p >= end) break;
+        const q = o + (p - at);
+        const size = bytes[q]! << 2;
+        // Cut by the piece's end: the next piece starts with it.
+        if (p + size > end) break;
+        const rtype = bytes[q + 1]!;
+        if (rtype === RType.MBP_0) this.tradeAt(view, q);
+        else if (rtype === RType.SYSTEM) this.systemAt(bytes, view, q, size);
+        p += size;
+      }
+      o += p - at;
+    }
+  }
+
+  /** Moves the scan's counters into stats. */
+  private collectScanCounts(): void {
+    const counters = this.slots.shared.i;
+    const aggregated = counters[ScanInt.Aggregated]!;
+    this.stats.records += counters[ScanInt.Records]!;
+    this.stats.undefinedPrice += counters[ScanInt.UndefinedPrice]!;
+    if (aggregated > 0) {
+      this.stats.aggregated += aggregated;
+      this.changedSinceSnapshot = true;
+    }
+    counters[ScanInt.Records] = 0;
+    counters[ScanInt.Aggregated] = 0;
+    counters[ScanInt.UndefinedPrice] = 0;
+  }
+
+  /** mbp-1 (rollback mode) batches, and trades on a big-endian host: the per-record path. */
+  private recordsBatch(bytes: Uint8Array, view: DataView, start: number, end: number): void {
+    const wanted = this.source === 'trades' ? RType.MBP_0 : RType.MBP_1;
+    for (let o = start; o < end; o += bytes[o]! << 2) {
+      const rtype = bytes[o + 1]!;
+      if (rtype === wanted) {
+        if (wanted === RType.MBP_0) this.tradeAt(view, o);
+        else this.quoteAt(view, o);
+      } else if (rtype === RType.SYSTEM) {
+        this.systemAt(bytes, view, o, bytes[o]! << 2);
+      } else if (rtype === RType.SYMBOL_MAPPING) {
+        this.slots.mappingChanged();
+      }
+    }
+  }
+
+  /** A TradeMsg at byte `o` of `v`. */
+  private tradeAt(v: DataView, o: number): void {
+    this.stats.records++;
+    if (!this.placeByRecvTime(v.getUint32(o + TS_RECV + 4, true), v.getUint32(o + TS_RECV, true)))
+      return;
+    const priceLo = v.getUint32(o + PRICE, true);
+    const priceHi = v.getInt32(o + PRICE + 4, true);
+    if (priceHi === UNDEF_HI && priceLo === UNDEF_LO) {
+      this.stats.undefinedPrice++;
+      return;
+    }
+    this.add(
+      v.getUint32(o + INSTRUMENT_ID, true),
+      priceHi * TWO32 + priceLo,
+      v.getUint32(o + SIZE, true),
+    );
+  }
+
+  /** An Mbp1Msg at byte `o` of `v`. */
+  private quoteAt(v: DataView, o: number): void {
+    this.stats.records++;
+    if (!this.placeByRecvTime(v.getUint32(o + TS_RECV + 4, true), v.getUint32(o + TS_RECV, true)))
+      return;
+    const bidLo = v.getUint32(o + BID_PX_00, true);
+    const bidHi = v.getInt32(o + BID_PX_00 + 4, true);
+    const askLo = v.getUint32(o + ASK_PX_00, true);
+    const askHi = v.getInt32(o + ASK_PX_00 + 4, true);
+    if ((bidHi === UNDEF_HI && bidLo === UNDEF_LO) || (askHi === UNDEF_HI && askLo === UNDEF_LO)) {
+      this.stats.undefinedSide++;
+      return;
+    }
+    this.addQuote(
+      v.getUint32(o + INSTRUMENT_ID, true),
+      bidHi * TWO32 + bidLo,
+      askHi * TWO32 + askLo,
+    );
+  }
+
+  /** A SystemMsg at byte `o`: heartbeats and end-of-interval messages move the stream clock. */
+  private systemAt(bytes: Uint8Array, v: DataView, o: number, size: number): void {
+    if (!movesClock(systemCodeAt(bytes, o, size))) return;
+    const event = this.clock.eventTime;
+    event.split(v.getUint32(o + TS_EVENT + 4, true), v.getUint32(o + TS_EVENT, true));
+    this.advanceTo(event.minute, event.offset);
+  }
+
+  private addQuote(id: number, bid: number, ask: number): void {
+    // The seed's rule, computed the same way: skip when (ask - bid) / mid > 2% (mid > 0).
+    const bidPx = bid * 1e-9;
+    const askPx = ask * 1e-9;
+    const mid = (bidPx + askPx) * 0.5;
+    if (mid > 0 && (askPx - bidPx) / mid > 0.02) {
+      this.stats.wideSpread++;
+      return;
+    }
+    // bid + ask is twice the mid in 1e-9 units: exact, halved when formatted.
+    this.add(id, bid + ask, 0);
+  }
+
+  /** Places a record by its ts_recv (two u32 words); false when it must be dropped. */
+  private placeByRecvTime(hi: number, lo: number): boolean {
+    switch (this.clock.placeRecvTime(hi, lo)) {
+      case Placement.OpenMinute:
+        return true;
+      case Placement.LaterMinute:
+        this.advanceTo(this.clock.recvTime.minute, this.clock.recvTime.offset);
+        return true;
+      case Placement.ReplayOverlap:
+        this.stats.replayOverlap++;
+        return false;
+      case Placement.Late:
+        this.stats.late++;
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  /** Moves the stream clock to (minute, offset); closes the open minute if it is passed. */
+  private advanceTo(minute: number, offset: number): void {
+    if (!this.clock.passes(minute, offset)) return;
+    if (this.clock.openMinute !== NO_MINUTE) this.emit(false);
+    this.openNewMinute(minute);
+  }
+
+  /** Adds a record placed in the open minute to its instrument's bar. */
+  private add(id: number, price: number, size: number): void {
+    if (!this.slots.add(id, price, size, this.clock.recvTime.offset, this.clock.openMinute)) {
+      this.stats.unmapped++;
+      return;
+    }
+    this.stats.aggregated++;
+    this.changedSinceSnapshot = true;
+  }
+
+  /** Opens `minute` (none when NO_MINUTE): the rows forget the last minute's bars. */
+  private openNewMinute(minute: number): void {
+    this.clock.openMinute = minute;
+    this.slots.openMinute(minute);
+    this.snapshotted = false;
+    this.changedSinceSnapshot = false;
+  }
+
+  /**
+   * Emits the open minute's bars (final unless `provisional`): onBars reads them in place, in
+   * first-trade order, before the rows move on.
+   */
+  private emit(provisional: boolean): void {
+    if (!provisional && this.snapshotted && !this.changedSinceSnapshot) return;
+    const n = this.slots.touchedCount;
+    if (n === 0) return;
+    this.stats.barsEmitted += n;
+    const { row, touched } = this.slots.shared;
+    const bars = new ClosedBars(
+      this.clock.openMinute,
+      this.source,
+      n,
+      row,
+      touched,
+      this.slots.symbols,
+    );
+    try {
+      this.onBars(bars);
+    } finally {
+      bars.expire();
+    }
+  }
+}

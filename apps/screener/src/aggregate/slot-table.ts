@@ -1,0 +1,199 @@
+import { barProblem } from '@timed/schema';
+import { NO_MINUTE } from './minute-clock.js';
+import { MINUTE_NS } from './minute-splitter.js';
+import {
+  DIRECT_IDS,
+  Row,
+  ScanFloat,
+  ScanInt,
+  type ScanState,
+  STAMP_LIMIT,
+  STAMP_STEP,
+  TradeScanner,
+} from './scan/trade-scan.js';
+
+const TWO32 = 4294967296;
+
+/** Options of SlotTable. */
+export interface SlotTableOptions {
+  /** Symbol of an instrument id for the bar of `minute` (epoch minute); undefined when unknown. */
+  symbolOf: (instrumentId: number, minute: number) => string | undefined;
+  /** Receives symbols refused once each (unmapped ids, invalid symbols). */
+  onUnmapped?: ((instrumentId: number, symbol: string | undefined) => void) | undefined;
+}
+
+/**
+ * Instruments' slots: each instrument id gets a slot (a row of Row.Size doubles holding its open
+ * bar, and the symbol it resolved to for the day), in first-seen order. Slot 0 is a never-used
+ * row that unseen ids map to. Rows, the id index, the symbol stamps and the open minute's touched
+ * list are views of the scan's memory (`shared`), replaced when it grows: read them from
+ * `shared` after anything that may allocate a slot.
+ */
+export class SlotTable {
+  private readonly scanner = new TradeScanner(1024, 1024);
+  /** Views of the memory the WebAssembly scan reads and writes. */
+  readonly shared: ScanState = this.scanner.st;
+  /** Symbol of each slot (null until resolved). */
+  readonly symbols: (string | null)[] = [];
+  /** Slots of ids at or above DIRECT_IDS (below, `shared.slotById`). */
+  private readonly slotByBigId = new Map<number, number>();
+  private used = 1;
+  /** Ids refused once (reported once each). */
+  private readonly refused = new Set<number>();
+
+  constructor(private readonly options: SlotTableOptions) {
+    this.shared.i[ScanInt.Day] = -1;
+  }
+
+  /** The WebAssembly scan over these slots (batch replay only). */
+  get scan(): TradeScanner {
+    return this.scanner;
+  }
+
+  /** Slots in use, slot 0 included. */
+  get count(): number {
+    return this.used;
+  }
+
+  /** The slot of an instrument id, or 0 when it has none yet. */
+  slotOf(id: number): number {
+    return id < DIRECT_IDS ? this.shared.slotById[id]! : (this.slotByBigId.get(id) ?? 0);
+  }
+
+  /** Gives an instrument id its slot (growing the memory when full). */
+  newSlot(id: number): number {
+    if (this.used === this.scanner.slots) this.scanner.grow(this.used * 2);
+    const slot = this.used++;
+    if (id < DIRECT_IDS) this.shared.slotById[id] = slot;
+    else this.slotByBigId.set(id, slot);
+    return slot;
+  }
+
+  /**
+   * Resolves a slot's symbol for `minute` when its cached one may be stale (symbols change only
+   * with a new UTC date or a SymbolMappingMsg); false (reported once per id) when it has none or
+   * one price_bars refuses.
+   */
+  resolve(slot: number, id: number, minute: number): boolean {
+    const { symDay, symVersion, i } = this.shared;
+    const day = i[ScanInt.Day]!;
+    const version = i[ScanInt.Version]!;
+    if (symDay[slot] === day && symVersion[slot] === version) return true;
+    const symbol = this.options.symbolOf(id, minute);
+    if (symbol === undefined || (symbol !== this.symbols[slot] && !storableSymbol(symbol))) {
+      if (!this.refused.has(id)) {
+        this.refused.add(id);
+        this.options.onUnmapped?.(id, symbol);
+      }
+      return false;
+    }
+    this.symbols[slot] = symbol;
+    symDay[slot] = day;
+    symVersion[slot] = version;
+    return true;
+  }
+
+  /** Notes a SymbolMappingMsg: every cached symbol must be resolved again. */
+  mappingChanged(): void {
+    this.shared.i[ScanInt.Version]! += 1;
+  }
+
+  /**
+   * Adds a record of the open minute `minute`, `offset` ns into it, to its instrument's bar: the
+   * OHLCV update rule of the general path (the scan applies the same one). False when the
+   * instrument has no storable symbol (the record is skipped).
+   */
+  add(id: number, price: number, size: number, offset: number, minute: number): boolean {
+    const shared = this.shared;
+    let slot = this.slotOf(id);
+    const stampBase = shared.f[ScanFloat.Stamp]!;
+    const stamp = stampBase + offset;
+    const row = shared.row;
+    const r = slot * Row.Size;
+    const last = row[r + Row.Last]!;
+    if (last < stampBase) {
+      if (slot === 0) slot = this.newSlot(id);
+      if (!this.resolve(slot, id, minute)) return false;
+      this.startBar(slot, price, size, stamp);
+      return true;
+    }
+    if (price > row[r + Row.High]!) row[r + Row.High] = price;
+    else if (price < row[r + Row.Low]!) row[r + Row.Low] = price;
+    if (stamp >= last) {
+      row[r + Row.Close] = price;
+      row[r + Row.Last] = stamp;
+    } else if (stamp < row[r + Row.First]!) {
+      row[r + Row.Open] = price;
+      row[r + Row.First] = stamp;
+    }
+    row[r + Row.Volume]! += size;
+    row[r + Row.Count]! += 1;
+    return true;
+  }
+
+  /**
+   * Starts `minute` (none when NO_MINUTE): forgets the last one's bars by raising the stamp base
+   * above their stamps (clearing every row once in 2^16 minutes), empties the touched list and
+   * writes the minute's start and UTC day into the scan's header.
+   */
+  openMinute(minute: number): void {
+    const { f: floats, i: ints } = this.shared;
+    const next = floats[ScanFloat.Stamp]! + STAMP_STEP;
+    if (next < STAMP_LIMIT) {
+      floats[ScanFloat.Stamp] = next;
+    } else {
+      const row = this.shared.row;
+      for (let s = 0; s < this.used; s++) row[s * Row.Size + Row.Last] = -1;
+      floats[ScanFloat.Stamp] = STAMP_STEP;
+    }
+    ints[ScanInt.TouchedLen] = 0;
+    // minute * 60e9 = (minute * 29296875) * 2^11 is an exact double. The minute holding the
+    // undefined timestamp (2^64 - 1) never opens here: the clock drops its records.
+    const startNs = minute * MINUTE_NS;
+    const open = minute !== NO_MINUTE && startNs + MINUTE_NS < 2 ** 64;
+    const hi = open ? Math.floor(startNs / TWO32) : 0;
+    ints[ScanInt.MinuteOpen] = open ? 1 : 0;
+    ints[ScanInt.BaseWordHi] = hi | 0;
+    ints[ScanInt.BaseWordLo] = open ? (startNs - hi * TWO32) | 0 : 0;
+    ints[ScanInt.Day] = minute === NO_MINUTE ? -1 : Math.floor(minute / 1440);
+  }
+
+  /** Bars in the open minute so far. */
+  get touchedCount(): number {
+    return this.shared.i[ScanInt.TouchedLen]!;
+  }
+
+  /** Starts a slot's bar of the open minute with its first record (stamped `stamp`). */
+  private startBar(slot: number, price: number, size: number, stamp: number): void {
+    const shared = this.shared;
+    const row = shared.row;
+    const r = slot * Row.Size;
+    row[r + Row.Open] = price;
+    row[r + Row.High] = price;
+    row[r + Row.Low] = price;
+    row[r + Row.Close] = price;
+    row[r + Row.First] = stamp;
+    row[r + Row.Last] = stamp;
+    row[r + Row.Volume] = size;
+    row[r + Row.Count] = 1;
+    const n = shared.i[ScanInt.TouchedLen]!;
+    if (n === shared.touched.length) this.scanner.growTouched(n * 2);
+    shared.touched[n] = slot;
+    shared.i[ScanInt.TouchedLen] = n + 1;
+  }
+}
+
+function storableSymbol(symbol: string): boolean {
+  return (
+    barProblem({
+      symbol,
+      timestamp: new Date(0),
+      open: 0,
+      high: 0,
+      low: 0,
+      close: 0,
+      volume: 0,
+      trade_count: 0,
+    }) === undefined
+  );
+}
