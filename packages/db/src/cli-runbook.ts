@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { checkCleanupGates, describeCriterion, GATED_ACTIONS } from './cleanup-gates.js';
 import { createDb } from './database.js';
 import { DbError } from './errors.js';
 import { evaluateCriteria } from './migration-criteria.js';
@@ -20,6 +21,9 @@ import {
 /** Parsed flags of a runbook command. */
 export interface RunbookFlags {
   yes: boolean;
+  /** Run a gated cleanup although success criteria fail (said loudly). */
+  force: boolean;
+  minDays?: string;
   olderThan?: string;
   backupDir?: string;
   interval?: string;
@@ -27,9 +31,9 @@ export interface RunbookFlags {
   positional: string[];
 }
 
-/** Parses `--yes`, `--older-than 7d`, `--backup-dir D`, `--interval S`, `--once`. */
+/** Parses `--yes`, `--force`, `--min-days N`, `--older-than 7d`, `--backup-dir D`, `--interval S`, `--once`. */
 export function parseFlags(args: string[]): RunbookFlags {
-  const flags: RunbookFlags = { yes: false, once: false, positional: [] };
+  const flags: RunbookFlags = { yes: false, force: false, once: false, positional: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const value = () => {
@@ -39,6 +43,8 @@ export function parseFlags(args: string[]): RunbookFlags {
     };
     if (a === '--yes' || a === '-y') flags.yes = true;
     else if (a === '--once') flags.once = true;
+    else if (a === '--force') flags.force = true;
+    else if (a === '--min-days') flags.minDays = value();
     else if (a === '--older-than') flags.olderThan = value();
     else if (a === '--backup-dir') flags.backupDir = value();
     else if (a === '--interval') flags.interval = value();
@@ -68,9 +74,16 @@ function stamp(): string {
 }
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
+const warn = (line: string) => process.stderr.write(`timed-db: ${line}\n`);
+
+/** What the gated commands need besides their flags. */
+export interface RunbookOptions {
+  /** Days of trades bars the cleanup gates want (undefined = the default, 3). */
+  minDays?: number | undefined;
+}
 
 /** `legacy status`: the seed's counts per data_source / is_legacy and its success criteria. */
-export async function printStatus(url: string): Promise<void> {
+export async function printStatus(url: string, options: RunbookOptions = {}): Promise<void> {
   const db = createDb(url, { max: 2 });
   try {
     const rows = await barCountsBySource(db);
@@ -83,7 +96,7 @@ export async function printStatus(url: string): Promise<void> {
       );
     }
     if (rows.length === 0) out('(no bars)');
-    const criteria = evaluateCriteria(await migrationFacts(db));
+    const criteria = evaluateCriteria(await migrationFacts(db), { minDays: options.minDays });
     out('');
     out('success criterion                                                      value      result');
     for (const c of criteria) {
@@ -101,15 +114,52 @@ export async function printStatus(url: string): Promise<void> {
   }
 }
 
-/** Runs a destructive runbook action: prints the plan and counts, refuses without --yes. */
+/**
+ * The cleanup gates of a legacy command: prints every criterion; when one fails, refuses (exit 4,
+ * nothing changed) unless --force, which runs anyway and says which gates it overrode.
+ * Resolves false when the command must stop here.
+ */
+async function passGates(
+  url: string,
+  action: RunbookAction,
+  flags: RunbookFlags,
+  options: RunbookOptions,
+): Promise<boolean> {
+  const verdict = await checkCleanupGates(url, { minDays: options.minDays });
+  out("cleanup gates (the seed's success criteria, computed now):");
+  for (const c of verdict.criteria) {
+    out(`  ${c.pass ? 'pass' : 'FAIL'}  ${describeCriterion(c)}`);
+  }
+  if (verdict.passed) {
+    out('cleanup gates: every criterion passes');
+    return true;
+  }
+  const failing = verdict.failing.map((c) => c.id).join(', ');
+  if (!flags.force) {
+    for (const c of verdict.failing) warn(`criterion fails: ${describeCriterion(c)}`);
+    warn(
+      `refusing legacy ${action}: ${verdict.failing.length} success criteria fail (${failing}); ` +
+        'nothing changed. Wait until they pass (timed-db legacy status), or override with --force',
+    );
+    process.exitCode = 4;
+    return false;
+  }
+  for (const c of verdict.failing) warn(`--force overrides: ${describeCriterion(c)}`);
+  warn(`--force: cleanup gates overridden; running legacy ${action} although ${failing} fail`);
+  return true;
+}
+
+/** Runs a destructive runbook action: prints the plan and counts, gates cleanups, refuses without --yes. */
 export async function runAction(
   url: string,
   action: RunbookAction,
   flags: RunbookFlags,
+  options: RunbookOptions = {},
 ): Promise<void> {
   const days = action === 'purge' ? parseDays(flags.olderThan ?? '7d') : 7;
   const plan = await planFor(url, action, days);
   out(`plan: ${plan.description}: ${plan.rows} row(s)`);
+  if (GATED_ACTIONS.includes(action) && !(await passGates(url, action, flags, options))) return;
   if (!flags.yes) {
     process.stderr.write('timed-db: nothing changed; add --yes to do it\n');
     process.exitCode = 3;
@@ -131,11 +181,15 @@ export async function runAction(
         `purged ${await purgeSoftDeleted(url, days)} bar(s) soft-deleted more than ${flags.olderThan ?? '7d'} ago`,
       );
       break;
-    case 'archive':
+    case 'archive': {
+      const notices: string[] = [];
+      const archived = await archiveLegacy(url, (n) => notices.push(n));
+      for (const n of notices) out(n);
       out(
-        `archived ${await archiveLegacy(url)} legacy bar(s) into price_bars_legacy; undo with: timed-db legacy unarchive --yes`,
+        `archived ${archived} legacy bar(s) into price_bars_legacy; undo with: timed-db legacy unarchive --yes`,
       );
       break;
+    }
     case 'unarchive': {
       const r = await unarchiveLegacy(url);
       out(

@@ -1,3 +1,4 @@
+import { resolveMinDays } from './cleanup-gates.js';
 import { parseFlags, printStatus, runAction, runMonitor, runRestore } from './cli-runbook.js';
 import { DbError } from './errors.js';
 import { migrate, migrationStatus } from './migrator.js';
@@ -10,7 +11,7 @@ schema:
   status                           list migrations: applied, pending, changed or missing
 
 the seed's runbook (destructive commands print the plan and row counts, and need --yes):
-  legacy status                    bars, volume, first/last bar per data_source / is_legacy, and the
+  legacy status [--min-days N]     bars, volume, first/last bar per data_source / is_legacy, and the
                                    seed's success criteria
   monitor [--interval S] [--once]  new bars and volume in the last hour, every S seconds (300)
   legacy soft-delete --yes         Option A: mark legacy bars deleted (hidden from the API)
@@ -22,11 +23,20 @@ the seed's runbook (destructive commands print the plan and row counts, and need
   rollback trades --yes            back up, then delete trades bars (run the screener in mbp-1 mode after)
   restore FILE --yes               load a backup written by legacy delete / rollback trades
 
+cleanup gates: legacy soft-delete, archive, delete and purge first check the seed's success
+criteria (timed-db legacy status shows them) and refuse (exit 4, nothing changed) while one
+fails, naming each failing criterion with its value and threshold; among them, at least N days
+(--min-days N, TIMED_CLEANUP_MIN_DAYS, default 3) from the switch (the first trades screener's
+start) to the newest trades bar, and no screener errors since the switch.
+  --force                          run although criteria fail (it prints which gates it overrode)
+
 options: --backup-dir DIR (default ./backups or TIMED_BACKUP_DIR)
 
 environment:
   DATABASE_URL           Postgres to use (required)
-  TIMED_MIGRATIONS_DIR   folder of NNNN_name.sql files (default: the project's migrations/)`;
+  TIMED_MIGRATIONS_DIR   folder of NNNN_name.sql files (default: the project's migrations/)
+  TIMED_BACKUP_DIR       where legacy delete / rollback trades write backups (default ./backups)
+  TIMED_CLEANUP_MIN_DAYS days of trades bars the cleanup gates want (default 3; --min-days wins)`;
 
 const LEGACY_ACTIONS: Record<string, RunbookAction> = {
   'soft-delete': 'soft-delete',
@@ -82,10 +92,12 @@ async function main(argv: string[]): Promise<void> {
       if (sub !== 'trades') fail('usage: timed-db rollback trades --yes', 2);
       return runAction(url, 'rollback', parseFlags(rest));
     case 'legacy': {
-      if (sub === 'status') return printStatus(url);
+      const flags = parseFlags(rest);
+      const minDays = resolveMinDays(flags.minDays, process.env.TIMED_CLEANUP_MIN_DAYS);
+      if (sub === 'status') return printStatus(url, { minDays });
       const action = sub ? LEGACY_ACTIONS[sub] : undefined;
       if (!action) fail(`unknown legacy command "${sub ?? ''}"\n${USAGE}`, 2);
-      return runAction(url, action, parseFlags(rest));
+      return runAction(url, action, flags, { minDays });
     }
   }
 }

@@ -10,6 +10,13 @@ export {
   upsertBars,
 } from './bars-repository.js';
 export {
+  checkCleanupGates,
+  describeCriterion,
+  GATED_ACTIONS,
+  type GateVerdict,
+  resolveMinDays,
+} from './cleanup-gates.js';
+export {
   type CreateDbOptions,
   createDb,
   type Database,
@@ -27,9 +34,11 @@ export {
 } from './embedded-postgres.js';
 export { DbError, type DbErrorCode, InvalidBarError } from './errors.js';
 export {
+  type CriteriaOptions,
   type Criterion,
   type CriterionId,
   evaluateCriteria,
+  MIN_DAYS_OF_NEW_DATA,
   MIN_NEW_BARS,
 } from './migration-criteria.js';
 export { findMigrationsDir, type MigrationFile, readMigrations } from './migrations-dir.js';
@@ -44,7 +53,11 @@ export {
   pingDb,
   SCREENER_ALIVE_SECONDS,
   type ScreenerHeartbeat,
+  type SinceSwitch,
+  type SwitchErrorRow,
+  type SwitchSource,
   screenerHeartbeats,
+  sinceSwitch,
 } from './operations-queries.js';
 export {
   archiveLegacy,

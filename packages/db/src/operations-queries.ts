@@ -111,6 +111,72 @@ export interface MigrationFacts {
   /** The seed's "compare old vs new bar counts" query (last day, per hour). */
   last_day_by_hour: { hour: Date; legacy_bars: number; new_bars: number }[];
   screeners: ScreenerHeartbeat[];
+  /** The switch to trades and what happened since: days of trades bars, screener errors. */
+  since_switch: SinceSwitch;
+}
+
+/** Where the switch time was taken from. */
+export type SwitchSource = 'first trades screener start' | 'first trades bar';
+
+/** A screener heartbeat row that counted errors after the switch. */
+export interface SwitchErrorRow {
+  instance_id: string;
+  schema: string;
+  errors: number;
+  last_error: string | null;
+  last_error_at: Date | null;
+}
+
+/**
+ * The switch from MBP-1 to trades, and what the cleanup gates measure since then. The switch is
+ * the start of the first `trades` screener (its heartbeat row), else the first trades bar: a
+ * backfill writes bars with old timestamps, so the first bar alone could date the switch days
+ * before any live trades data was collected.
+ */
+export interface SinceSwitch {
+  switch_at: Date | null;
+  switch_source: SwitchSource | null;
+  first_trades_bar: Date | null;
+  newest_trades_bar: Date | null;
+  /** Sum of the heartbeat rows' error counters of every screener seen since the switch. */
+  errors: number;
+  error_rows: SwitchErrorRow[];
+}
+
+/** Reads the switch time, the trades bars since then and the screener errors since then. */
+export async function sinceSwitch(db: Db): Promise<SinceSwitch> {
+  const { rows } = await sql<{
+    first_screener: Date | null;
+    first_bar: Date | null;
+    newest_bar: Date | null;
+  }>`
+    SELECT
+      (SELECT min(started_at) FROM screener_instances WHERE schema = 'trades') AS first_screener,
+      (SELECT min(timestamp) FROM price_bars
+        WHERE is_legacy = false AND data_source = 'trades') AS first_bar,
+      (SELECT max(timestamp) FROM price_bars
+        WHERE is_legacy = false AND data_source = 'trades') AS newest_bar`.execute(db);
+  const r = rows[0];
+  const switchAt = r?.first_screener ?? r?.first_bar ?? null;
+  const source: SwitchSource | null = r?.first_screener
+    ? 'first trades screener start'
+    : r?.first_bar
+      ? 'first trades bar'
+      : null;
+  // Counters are per process, not per event: a process seen after the switch counts whole.
+  const { rows: erring } = await sql<SwitchErrorRow>`
+    SELECT instance_id, schema, errors::float8 AS errors, last_error, last_error_at
+    FROM screener_instances
+    WHERE errors > 0 AND (${switchAt}::timestamptz IS NULL OR last_seen >= ${switchAt})
+    ORDER BY last_seen DESC`.execute(db);
+  return {
+    switch_at: switchAt,
+    switch_source: source,
+    first_trades_bar: r?.first_bar ?? null,
+    newest_trades_bar: r?.newest_bar ?? null,
+    errors: erring.reduce((n, e) => n + Number(e.errors), 0),
+    error_rows: erring.map((e) => ({ ...e, errors: Number(e.errors) })),
+  };
 }
 
 async function hourlyCoverage(db: Db, legacy: boolean): Promise<HourlyCoverage> {
@@ -156,5 +222,6 @@ export async function migrationFacts(db: Db): Promise<MigrationFacts> {
       new_bars: Number(r.new_bars),
     })),
     screeners: await screenerHeartbeats(db),
+    since_switch: await sinceSwitch(db),
   };
 }

@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { bar } from '../test/helpers.js';
+import * as seed from '../test/seed-sql.js';
 import { createDb, createTestDatabase, type Db, queryBars, upsertBars } from './index.js';
 
 const run = promisify(execFile);
@@ -61,7 +62,7 @@ afterAll(() => db?.destroy());
 
 describe('timed-db runbook', () => {
   it('refuses a destructive command without --yes, after printing the plan with its count', async () => {
-    const r = await timedDb('legacy', 'soft-delete');
+    const r = await timedDb('legacy', 'soft-delete', '--force');
     expect(r.code).toBe(3);
     expect(r.stdout).toContain('plan: mark legacy bars deleted (hidden, restorable): 4 row(s)');
     expect(r.stderr).toContain('add --yes');
@@ -80,7 +81,7 @@ describe('timed-db runbook', () => {
   });
 
   it('Option A: soft-delete hides legacy bars from queries, restore brings them back, purge removes old ones', async () => {
-    expect((await timedDb('legacy', 'soft-delete', '--yes')).stdout).toContain(
+    expect((await timedDb('legacy', 'soft-delete', '--yes', '--force')).stdout).toContain(
       'soft-deleted 4 legacy bar(s)',
     );
     const hidden = await queryBars(db, { symbol: 'WGRX', includeLegacy: true, limit: 100 });
@@ -89,23 +90,23 @@ describe('timed-db runbook', () => {
     expect(
       (await queryBars(db, { symbol: 'WGRX', includeLegacy: true, limit: 100 })).bars,
     ).toHaveLength(8);
-    await timedDb('legacy', 'soft-delete', '--yes');
-    expect((await timedDb('legacy', 'purge', '--older-than', '7d', '--yes')).stdout).toContain(
-      'purged 0',
-    );
+    await timedDb('legacy', 'soft-delete', '--yes', '--force');
+    expect(
+      (await timedDb('legacy', 'purge', '--older-than', '7d', '--yes', '--force')).stdout,
+    ).toContain('purged 0');
     await db
       .updateTable('price_bars')
       .set({ deleted_at: new Date(Date.now() - 8 * 86_400_000) })
       .where('deleted_at', 'is not', null)
       .execute();
-    expect((await timedDb('legacy', 'purge', '--older-than', '7d', '--yes')).stdout).toContain(
-      'purged 4',
-    );
+    expect(
+      (await timedDb('legacy', 'purge', '--older-than', '7d', '--yes', '--force')).stdout,
+    ).toContain('purged 4');
     expect(await counts()).toEqual({ all: 4, legacy: 0, deleted: 0 });
   });
 
   it('Option B: archive moves legacy bars out in one step; unarchive puts them back, keeping newer bars', async () => {
-    expect((await timedDb('legacy', 'archive', '--yes')).stdout).toContain('archived 4');
+    expect((await timedDb('legacy', 'archive', '--yes', '--force')).stdout).toContain('archived 4');
     expect(await counts()).toEqual({ all: 4, legacy: 0, deleted: 0 });
     const archived = await sql<{
       n: number;
@@ -121,7 +122,7 @@ describe('timed-db runbook', () => {
   });
 
   it('Option C: delete writes a restorable backup first; restore loads it back', async () => {
-    const r = await timedDb('legacy', 'delete', '--yes');
+    const r = await timedDb('legacy', 'delete', '--yes', '--force');
     const file = /backup: (\S+\.csv)/.exec(r.stdout)?.[1];
     expect(file && existsSync(file)).toBe(true);
     expect(readFileSync(file!, 'utf8').trim().split('\n')).toHaveLength(5);
@@ -144,6 +145,9 @@ describe('timed-db runbook', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--older-than must look like 7d/);
     expect((await timedDb('legacy', 'explode')).stderr).toMatch(/unknown legacy command "explode"/);
+    const days = await timedDb('legacy', 'archive', '--min-days', 'soon', '--yes');
+    expect(days.code).toBe(2);
+    expect(days.stderr).toMatch(/--min-days must be a number of days >= 0, got "soon"/);
   });
 
   it('an archive killed mid-transaction leaves both tables as they were', async () => {
@@ -154,10 +158,14 @@ describe('timed-db runbook', () => {
     await holder.query(
       `SELECT * FROM price_bars WHERE is_legacy AND timestamp = to_timestamp(0) FOR UPDATE`,
     );
-    const child: ChildProcess = spawn(process.execPath, [cli, 'legacy', 'archive', '--yes'], {
-      env: { ...process.env, DATABASE_URL: url },
-      stdio: 'ignore',
-    });
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [cli, 'legacy', 'archive', '--yes', '--force'],
+      {
+        env: { ...process.env, DATABASE_URL: url },
+        stdio: 'ignore',
+      },
+    );
     const watcher = new pg.Client({ connectionString: url });
     await watcher.connect();
     let blocked = false;
@@ -189,5 +197,66 @@ describe('timed-db runbook', () => {
     await watcher.end();
     expect(legacyTable.rows[0].ok).toBe(false);
     expect(await counts()).toEqual({ all: 8, legacy: 4, deleted: 0 });
+  });
+});
+
+async function legacyTable() {
+  const r = await sql<{ n: number; is_unique: boolean | null }>`
+    SELECT (SELECT count(*)::int FROM price_bars_legacy) AS n,
+      (SELECT indisunique FROM pg_index
+        WHERE indexrelid = to_regclass('idx_price_bars_legacy_symbol_timestamp')) AS is_unique`.execute(
+    db,
+  );
+  return r.rows[0];
+}
+
+describe("Option B on a database where the seed's own Option B SQL already ran", () => {
+  it("replaces the seed's plain index with a unique one, says so, then archives", async () => {
+    // The operator ran the seed's CREATE TABLE ... AS and CREATE INDEX by hand, exactly.
+    for (const s of seed.OPTION_B.slice(0, 2)) await sql.raw(s).execute(db);
+    expect(await legacyTable()).toEqual({ n: 4, is_unique: false });
+    const r = await timedDb('legacy', 'archive', '--yes', '--force');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /replaced index idx_price_bars_legacy_symbol_timestamp \(CREATE INDEX .*\(symbol, "?timestamp"?\); the seed's Option B creates it non-unique\) with a unique index/,
+    );
+    expect(r.stdout).toContain('archived 4 legacy bar(s)');
+    expect(await counts()).toEqual({ all: 4, legacy: 0, deleted: 0 });
+    expect(await legacyTable()).toEqual({ n: 4, is_unique: true });
+    // Now the index is as the archive wants it: nothing more to say; unarchive brings all back.
+    const again = await timedDb('legacy', 'archive', '--yes', '--force');
+    expect(again.stdout).not.toContain('replaced index');
+    expect(again.stdout).toContain('archived 0 legacy bar(s)');
+    expect((await timedDb('legacy', 'unarchive', '--yes')).stdout).toContain('unarchived 4 bar(s)');
+    expect(await counts()).toEqual({ all: 8, legacy: 4, deleted: 0 });
+  });
+
+  it("adopts the table after the seed's whole Option B and archives legacy bars that came later", async () => {
+    for (const s of seed.OPTION_B) await sql.raw(s).execute(db);
+    expect(await counts()).toEqual({ all: 4, legacy: 0, deleted: 0 });
+    await upsertBars(db, [
+      bar('WGRX', 100, 1.2, { volume: 0, is_legacy: true, data_source: 'mbp-1' }),
+    ]);
+    const r = await timedDb('legacy', 'archive', '--yes', '--force');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('replaced index idx_price_bars_legacy_symbol_timestamp');
+    expect(r.stdout).toContain('archived 1 legacy bar(s)');
+    expect(await legacyTable()).toEqual({ n: 5, is_unique: true });
+  });
+
+  it('refuses, naming the problem, when the seed-made table holds a minute twice; nothing changes', async () => {
+    for (const s of seed.OPTION_B.slice(0, 2)) await sql.raw(s).execute(db);
+    // Run twice by hand, say: the plain index let one minute in twice.
+    await sql`INSERT INTO price_bars_legacy SELECT * FROM price_bars_legacy ORDER BY timestamp LIMIT 1`.execute(
+      db,
+    );
+    const r = await timedDb('legacy', 'archive', '--yes', '--force');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /price_bars_legacy holds 1 \(symbol, timestamp\) minute\(s\) more than once \(1 extra row\(s\)\).*nothing changed/,
+    );
+    expect(r.stderr).not.toMatch(/no unique or exclusion constraint/);
+    expect(await counts()).toEqual({ all: 8, legacy: 4, deleted: 0 });
+    expect(await legacyTable()).toEqual({ n: 5, is_unique: false });
   });
 });
