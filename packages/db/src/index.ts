@@ -34,6 +34,26 @@ export {
 } from './embedded-postgres.js';
 export { DbError, type DbErrorCode, InvalidBarError } from './errors.js';
 export {
+  type LiveEvent,
+  LiveListener,
+  type LiveListenerOptions,
+  readClosedThrough,
+  readLiveState,
+} from './live-listener.js';
+export {
+  LivePublisher,
+  type LivePublisherOptions,
+  type LivePublisherStats,
+} from './live-publisher.js';
+export {
+  DEFAULT_FEED,
+  LIVE_CHANNEL,
+  type LiveStateRow,
+  type LiveSymbolState,
+  MAX_PAYLOAD_BYTES,
+  pctFromYesterday,
+} from './live-state.js';
+export {
   type CriteriaOptions,
   type Criterion,
   type CriterionId,
@@ -59,6 +79,7 @@ export {
   screenerHeartbeats,
   sinceSwitch,
 } from './operations-queries.js';
+export { type PreviousClose, previousCloses } from './prev-close.js';
 export {
   archiveLegacy,
   backupRows,
@@ -75,6 +96,7 @@ export {
   softDeleteLegacy,
   unarchiveLegacy,
 } from './runbook.js';
+export { SESSION_START_HOUR, sessionDayOf, sessionDayStart } from './session-day.js';
 export {
   createTestDatabase,
   type ProvidingProject,
