@@ -10,6 +10,7 @@ import {
   newestBarPerSource,
   pingDb,
   screenerHeartbeats,
+  sinceSwitch,
   upsertBars,
 } from './index.js';
 
@@ -84,5 +85,58 @@ describe('operations queries', () => {
     expect(f.last_day_by_hour.reduce((n, h) => n + h.new_bars, 0)).toBe(4);
     expect(f.last_day_by_hour.reduce((n, h) => n + h.legacy_bars, 0)).toBe(0);
     expect(f.screeners).toHaveLength(3);
+  });
+
+  it('dates the switch by the first trades screener and sums the errors of screeners seen since', async () => {
+    const other = createDb(await createTestDatabase(adminUrl));
+    try {
+      const day = 1440;
+      // A backfill wrote trades bars from six days ago; the trades daemon first started four days
+      // ago. An mbp-1 screener that stopped before the switch had errors: they do not count.
+      await upsertBars(other, [
+        bar('SW', nowMinute - 6 * day, 10),
+        bar('SW', nowMinute - 3 * day, 10),
+        bar('SW', nowMinute - 1, 10),
+      ]);
+      await sql`INSERT INTO screener_instances (instance_id, host, pid, dataset, schema, started_at,
+          last_seen, errors, last_error, last_error_at, stopped_at)
+        VALUES ('old-mbp', 'h', 1, 'XNAS.ITCH', 'mbp-1', now() - interval '10 days',
+                  now() - interval '5 days', 7, 'quote gap', now() - interval '6 days', now() - interval '5 days'),
+               ('first', 'h', 2, 'XNAS.ITCH', 'trades', now() - interval '4 days',
+                  now() - interval '2 days', 2, 'gateway closed', now() - interval '3 days', now() - interval '2 days'),
+               ('now', 'h', 3, 'XNAS.ITCH', 'trades', now() - interval '2 days', now(), 0, NULL, NULL, NULL)`.execute(
+        other,
+      );
+      const s = await sinceSwitch(other);
+      const started = await sql<{ t: Date }>`
+        SELECT started_at AS t FROM screener_instances WHERE instance_id = 'first'`.execute(other);
+      expect(s).toMatchObject({
+        switch_at: started.rows[0]!.t,
+        switch_source: 'first trades screener start',
+        first_trades_bar: new Date((nowMinute - 6 * day) * 60_000),
+        newest_trades_bar: new Date((nowMinute - 1) * 60_000),
+        errors: 2,
+        error_rows: [
+          { instance_id: 'first', schema: 'trades', errors: 2, last_error: 'gateway closed' },
+        ],
+      });
+      // Without any heartbeat row, the first trades bar is the switch, and nothing has erred.
+      await sql`DELETE FROM screener_instances`.execute(other);
+      expect(await sinceSwitch(other)).toMatchObject({
+        switch_at: new Date((nowMinute - 6 * day) * 60_000),
+        switch_source: 'first trades bar',
+        errors: 0,
+        error_rows: [],
+      });
+    } finally {
+      await other.destroy();
+    }
+  });
+
+  it('gathers the switch with the other migration facts', async () => {
+    const f = await migrationFacts(db);
+    // The 'live' trades screener of this file's data started at insert time, after its bars.
+    expect(f.since_switch.switch_source).toBe('first trades screener start');
+    expect(f.since_switch.newest_trades_bar?.getTime()).toBe((nowMinute - 3) * 60_000);
   });
 });
