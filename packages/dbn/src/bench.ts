@@ -3,6 +3,7 @@ import type { RecordCursor } from './decoder.js';
 import { DbnDecoder } from './decoder.js';
 import { encodeMetadata } from './encoder.js';
 import { readPriceNano, readTimestampMs } from './fields.js';
+import { RecordLength, RType, TradeLayout as T } from './layout.js';
 import type { RecordBatch } from './raw-decoder.js';
 import { sumTradeFields } from './trade-fields.js';
 
@@ -19,23 +20,25 @@ function report(event: string, fields: Record<string, unknown>, text: string): v
 
 function buildStream(n: number): Uint8Array {
   const md = encodeMetadata({ version: 3, dataset: 'EQUS.MINI', schema: 'trades', start: 0n });
-  const bytes = new Uint8Array(md.length + n * 48);
+  const bytes = new Uint8Array(md.length + n * T.structSize);
   bytes.set(md);
   const v = new DataView(bytes.buffer);
   let ts = 1_709_303_400_000_000_000n;
-  for (let i = 0, o = md.length; i < n; i++, o += 48) {
-    bytes[o] = 12;
-    v.setUint16(o + 2, 95, true);
-    v.setUint32(o + 4, 1000 + (i % 1500), true);
+  for (let i = 0, o = md.length; i < n; i++, o += T.structSize) {
+    bytes[o + T.length] = T.structSize / RecordLength.unit;
+    bytes[o + T.rtype] = RType.MBP_0;
+    v.setUint16(o + T.publisherId, 95, true);
+    v.setUint32(o + T.instrumentId, 1000 + (i % 1500), true);
     if ((i & 1023) === 0) ts += 1_000_000n;
-    v.setBigUint64(o + 8, ts, true);
-    v.setUint32(o + 16, 1_000_000_000 + (i % 50_000) * 10_000_000, true);
-    v.setUint32(o + 20, 0, true);
-    v.setUint32(o + 24, 100 + (i % 7), true);
-    bytes[o + 28] = 84;
-    bytes[o + 29] = i & 1 ? 65 : 66;
-    bytes[o + 30] = 0x80;
-    v.setBigUint64(o + 32, ts + 1000n, true);
+    v.setBigUint64(o + T.tsEvent, ts, true);
+    // The i64 price as two u32 halves (a BigInt per record would slow the generation).
+    v.setUint32(o + T.price, 1_000_000_000 + (i % 50_000) * 10_000_000, true);
+    v.setUint32(o + T.price + 4, 0, true);
+    v.setUint32(o + T.size, 100 + (i % 7), true);
+    bytes[o + T.action] = 84;
+    bytes[o + T.side] = i & 1 ? 65 : 66;
+    bytes[o + T.flags] = 0x80;
+    v.setBigUint64(o + T.tsRecv, ts + 1000n, true);
   }
   return bytes;
 }
@@ -48,7 +51,7 @@ function ceiling(bytes: Uint8Array, start: number): number {
   const end = bytes.length;
   while (p < end) {
     const len = bytes[p]! << 2;
-    acc += view.getUint32(p + 4, true);
+    acc += view.getUint32(p + T.instrumentId, true);
     p += len;
     n++;
   }
@@ -65,18 +68,19 @@ const tradeBatch = (b: RecordBatch): void => {
 const sameWorkBatch = (b: RecordBatch): void => {
   const { bytes, view, end } = b;
   let sum = 0;
-  for (let o = b.start; o < end; o += bytes[o]! << 2) sum += view.getUint32(o + 4, true);
+  for (let o = b.start; o < end; o += bytes[o]! << 2)
+    sum += view.getUint32(o + T.instrumentId, true);
   checksum = (checksum + sum) % 1e9;
 };
 const tradeVisitor = (c: RecordCursor): void => {
-  if (c.rtype !== 0) return;
+  if (c.rtype !== RType.MBP_0) return;
   const v = c.view;
   const o = c.offset;
   checksum +=
-    v.getUint32(o + 4, true) +
-    readPriceNano(v, o + 16) +
-    v.getUint32(o + 24, true) +
-    readTimestampMs(v, o + 32);
+    v.getUint32(o + T.instrumentId, true) +
+    readPriceNano(v, o + T.price) +
+    v.getUint32(o + T.size, true) +
+    readTimestampMs(v, o + T.tsRecv);
 };
 
 function decodeBatches(bytes: Uint8Array, onBatch: (b: RecordBatch) => void): number {
@@ -132,7 +136,7 @@ const fmt = (x: number) => `${(x / 1e6).toFixed(1)}M`;
 
 report('progress', { phase: 'generate', records: RECORDS }, `generating ${RECORDS} trades...`);
 const stream = buildStream(RECORDS);
-const start = stream.length - RECORDS * 48;
+const start = stream.length - RECORDS * T.structSize;
 const mb = stream.length / 1e6;
 
 const ceil = best('ceiling', () => ceiling(stream, start));
@@ -147,12 +151,12 @@ const decRate = dec.n / dec.seconds;
 const visRate = vis.n / vis.seconds;
 const ratio = sameRate / ceilRate;
 
-const objSlice = stream.subarray(0, start + Math.min(RECORDS, 2_000_000) * 48);
+const objSlice = stream.subarray(0, start + Math.min(RECORDS, 2_000_000) * T.structSize);
 const obj = best('decode-objects (2M)', () => decodeObjects(objSlice));
 const objRate = obj.n / obj.seconds;
 
 let zst: Record<string, number> | undefined;
-const zSlice = stream.subarray(0, start + Math.min(RECORDS, 4_000_000) * 48);
+const zSlice = stream.subarray(0, start + Math.min(RECORDS, 4_000_000) * T.structSize);
 const z = spawnSync('zstd', ['-3', '-q', '-c'], { input: zSlice, maxBuffer: 1 << 30 });
 if (z.status === 0) {
   const compressed = new Uint8Array(z.stdout);

@@ -1,23 +1,30 @@
-/** Record types (header byte 1). */
-export const RType = {
-  MBP_0: 0x00,
-  MBP_1: 0x01,
-  MBP_10: 0x0a,
-  OHLCV_DEPRECATED: 0x11,
-  STATUS: 0x12,
-  INSTRUMENT_DEF: 0x13,
-  IMBALANCE: 0x14,
-  ERROR: 0x15,
-  SYMBOL_MAPPING: 0x16,
-  SYSTEM: 0x17,
-  STATISTICS: 0x18,
-  OHLCV_1S: 0x20,
-  OHLCV_1M: 0x21,
-  OHLCV_1H: 0x22,
-  OHLCV_1D: 0x23,
-  OHLCV_EOD: 0x24,
-  MBO: 0xa0,
-} as const;
+import {
+  ErrorV1Layout,
+  ErrorV2Layout,
+  MboLayout,
+  Mbp1Layout,
+  Mbp10Layout,
+  OhlcvLayout,
+  RType,
+  StatV1Layout,
+  StatV3Layout,
+  SymbolMappingV1Layout,
+  SymbolMappingV2Layout,
+  SystemV1Layout,
+  SystemV2Layout,
+  TradeLayout,
+  UndecodedRecordSize,
+} from './layout.js';
+
+/** The rtypes whose records are OhlcvMsg (the bar size differs, the layout does not). */
+const OHLCV_RTYPES = [
+  RType.OHLCV_DEPRECATED,
+  RType.OHLCV_1S,
+  RType.OHLCV_1M,
+  RType.OHLCV_1H,
+  RType.OHLCV_1D,
+  RType.OHLCV_EOD,
+];
 
 export const UNDEF_PRICE = 9223372036854775807n;
 export const UNDEF_TIMESTAMP = 18446744073709551615n;
@@ -124,18 +131,23 @@ export const MIN_RECORD_SIZE: Uint16Array = (() => {
   const t = new Uint16Array(4 * 256);
   for (let v = 1; v <= 3; v++) {
     const b = v * 256;
-    t[b + RType.MBP_0] = 48;
-    t[b + RType.MBP_1] = 80;
-    t[b + RType.MBP_10] = 368;
-    t[b + RType.MBO] = 56;
-    t[b + RType.STATUS] = 40;
-    t[b + RType.IMBALANCE] = 112;
-    for (const r of [0x11, 0x20, 0x21, 0x22, 0x23, 0x24]) t[b + r] = 56;
-    t[b + RType.INSTRUMENT_DEF] = v === 1 ? 360 : v === 2 ? 400 : 520;
-    t[b + RType.STATISTICS] = v === 3 ? 80 : 64;
-    t[b + RType.SYMBOL_MAPPING] = v === 1 ? 80 : 176;
-    t[b + RType.ERROR] = v === 1 ? 80 : 320;
-    t[b + RType.SYSTEM] = v === 1 ? 80 : 320;
+    const v1 = v === 1;
+    t[b + RType.MBP_0] = TradeLayout.structSize;
+    t[b + RType.MBP_1] = Mbp1Layout.structSize;
+    t[b + RType.MBP_10] = Mbp10Layout.structSize;
+    t[b + RType.MBO] = MboLayout.structSize;
+    t[b + RType.STATUS] = UndecodedRecordSize.status;
+    t[b + RType.IMBALANCE] = UndecodedRecordSize.imbalance;
+    for (const r of OHLCV_RTYPES) t[b + r] = OhlcvLayout.structSize;
+    t[b + RType.INSTRUMENT_DEF] = v1
+      ? UndecodedRecordSize.instrumentDefV1
+      : v === 2
+        ? UndecodedRecordSize.instrumentDefV2
+        : UndecodedRecordSize.instrumentDefV3;
+    t[b + RType.STATISTICS] = (v === 3 ? StatV3Layout : StatV1Layout).structSize;
+    t[b + RType.SYMBOL_MAPPING] = (v1 ? SymbolMappingV1Layout : SymbolMappingV2Layout).structSize;
+    t[b + RType.ERROR] = (v1 ? ErrorV1Layout : ErrorV2Layout).structSize;
+    t[b + RType.SYSTEM] = (v1 ? SystemV1Layout : SystemV2Layout).structSize;
   }
   return t;
 })();

@@ -1,7 +1,13 @@
 import { Decompress } from 'fzstd';
-import { RType } from './constants.js';
 import { DbnError } from './errors.js';
 import { readCString } from './fields.js';
+import {
+  RecordHeaderLayout,
+  RecordLength,
+  RType,
+  SymbolMappingV1Layout,
+  SymbolMappingV2Layout,
+} from './layout.js';
 import type { Metadata } from './metadata.js';
 import { type BatchVisitor, RawDbnDecoder, type RecordBatch } from './raw-decoder.js';
 import { type DbnRecord, decodeRecord } from './records.js';
@@ -15,6 +21,7 @@ export interface DecoderOptions {
   onMetadata?: (metadata: Metadata) => void;
 }
 
+/** zstd frame magic (a compressed DBN stream starts with it; an uncompressed one with DBN_MAGIC). */
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 
 /**
@@ -169,9 +176,9 @@ export class DbnDecoder {
     c.view = b.view;
     c.base = b.position - b.start;
     for (let o = b.start; o < b.end; ) {
-      const size = bytes[o]! << 2;
+      const size = bytes[o + RecordHeaderLayout.length]! * RecordLength.unit;
       c.offset = o;
-      c.rtype = bytes[o + 1]!;
+      c.rtype = bytes[o + RecordHeaderLayout.rtype]!;
       c.size = size;
       visit(c);
       o += size;
@@ -182,19 +189,23 @@ export class DbnDecoder {
     const { bytes, view } = b;
     const version = this.version;
     const tsOut = this.tsOut;
-    for (let o = b.start; o < b.end; o += bytes[o]! << 2) {
+    for (
+      let o = b.start;
+      o < b.end;
+      o += bytes[o + RecordHeaderLayout.length]! * RecordLength.unit
+    ) {
       out.push(decodeRecord(bytes, view, o, version, tsOut));
     }
   }
 
   private trackMappings(b: RecordBatch): void {
-    const v1 = this.version === 1;
+    const S = this.version === 1 ? SymbolMappingV1Layout : SymbolMappingV2Layout;
     const bytes = b.bytes;
-    for (let o = b.start; o < b.end; o += bytes[o]! << 2) {
-      if (bytes[o + 1] !== RType.SYMBOL_MAPPING) continue;
+    for (let o = b.start; o < b.end; o += bytes[o + S.length]! * RecordLength.unit) {
+      if (bytes[o + S.rtype] !== RType.SYMBOL_MAPPING) continue;
       this.symbols.addMapping({
-        instrument_id: b.view.getUint32(o + 4, true),
-        stype_out_symbol: readCString(bytes, o + (v1 ? 38 : 89), v1 ? 22 : 71),
+        instrument_id: b.view.getUint32(o + S.instrumentId, true),
+        stype_out_symbol: readCString(bytes, o + S.stypeOutSymbol, S.symbolLength),
       });
     }
   }

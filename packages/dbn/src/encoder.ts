@@ -1,6 +1,24 @@
-import { RType, SCHEMA_NAMES, STYPE_NAMES } from './constants.js';
+import { SCHEMA_NAMES, STYPE_NAMES, UNDEF_TIMESTAMP } from './constants.js';
 import { DbnError } from './errors.js';
 import { isoToDateNumber, writeCString } from './fields.js';
+import {
+  DBN_MAGIC,
+  ErrorV1Layout,
+  ErrorV2Layout,
+  Mbp1Layout,
+  MetadataLayout,
+  MetadataV1Layout,
+  OhlcvLayout,
+  PreludeLayout,
+  RecordHeaderLayout,
+  RecordLength,
+  RType,
+  SymbolMappingV1Layout,
+  SymbolMappingV2Layout,
+  SystemV1Layout,
+  SystemV2Layout,
+  TradeLayout,
+} from './layout.js';
 import type { Metadata, SymbolMappingEntry } from './metadata.js';
 import type { DbnRecord, RawRecord } from './records.js';
 
@@ -40,37 +58,40 @@ export function encodeMetadata(init: MetadataInit | Metadata): Uint8Array {
   if (version < 1 || version > 3) {
     throw new DbnError('ENCODE_ERROR', `unsupported version ${version}`, 0);
   }
-  const L = version === 1 ? 22 : 71;
+  const M = version === 1 ? MetadataV1Layout : MetadataLayout;
+  const L = M.symbolLength;
   const symbols = init.symbols ?? [];
   const partial = init.partial ?? [];
   const notFound = init.not_found ?? [];
   const mappings = init.mappings ?? [];
-  let size = 112 + 12 + (symbols.length + partial.length + notFound.length) * L + 4;
+  // Four u32 counts (symbols, partial, not_found, mappings) follow the fixed part.
+  let size = M.variable + 16 + (symbols.length + partial.length + notFound.length) * L;
   for (const m of mappings) size += L + 4 + m.intervals.length * (8 + L);
   if (version === 3) size = Math.ceil(size / 8) * 8;
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
-  bytes.set([0x44, 0x42, 0x4e, version]);
-  view.setUint32(4, size - 8, true);
-  writeCString(bytes, 8, 16, init.dataset);
+  bytes.set(DBN_MAGIC, PreludeLayout.magic);
+  bytes[PreludeLayout.version] = version;
+  view.setUint32(PreludeLayout.length, size - PreludeLayout.structSize, true);
+  writeCString(bytes, M.dataset, M.datasetLength, init.dataset);
   const schema = nameId(init.schema, SCHEMA_NAMES, 'schema');
-  view.setUint16(24, schema < 0 ? 0xffff : schema, true);
-  view.setBigUint64(26, init.start ?? 0n, true);
-  view.setBigUint64(34, init.end ?? 0xffffffffffffffffn, true);
-  view.setBigUint64(42, init.limit ?? 0n, true);
+  view.setUint16(M.schema, schema < 0 ? 0xffff : schema, true);
+  view.setBigUint64(M.start, init.start ?? 0n, true);
+  view.setBigUint64(M.end, init.end ?? UNDEF_TIMESTAMP, true);
+  view.setBigUint64(M.limit, init.limit ?? 0n, true);
   const stIn = nameId(init.stype_in, STYPE_NAMES, 'stype');
   const stOut = nameId(
     init.stype_out === undefined ? 'instrument_id' : init.stype_out,
     STYPE_NAMES,
     'stype',
   );
-  const flagsAt = version === 1 ? 58 : 50;
-  if (version === 1) view.setBigUint64(50, 0xffffffffffffffffn, true);
-  bytes[flagsAt] = stIn < 0 ? 0xff : stIn;
-  bytes[flagsAt + 1] = stOut < 0 ? 0xff : stOut;
-  bytes[flagsAt + 2] = init.ts_out ? 1 : 0;
-  if (version > 1) view.setUint16(53, L, true);
-  let pos = 112;
+  // v1's deprecated record count: writers put u64 max.
+  if (version === 1) view.setBigUint64(MetadataV1Layout.recordCount, 0xffffffffffffffffn, true);
+  bytes[M.stypeIn] = stIn < 0 ? 0xff : stIn;
+  bytes[M.stypeOut] = stOut < 0 ? 0xff : stOut;
+  bytes[M.tsOut] = init.ts_out ? 1 : 0;
+  if (version > 1) view.setUint16(MetadataLayout.symbolCstrLen, L, true);
+  let pos = M.variable;
   const list = (items: string[]): void => {
     view.setUint32(pos, items.length, true);
     pos += 4;
@@ -101,17 +122,20 @@ export function encodeMetadata(init: MetadataInit | Metadata): Uint8Array {
 
 /** Struct size (without ts_out) that the encoder writes for a record kind and version. */
 function structSize(rec: EncodableRecord, version: number): number {
+  const v1 = version === 1;
   switch (rec.kind) {
     case 'TradeMsg':
-      return 48;
+      return TradeLayout.structSize;
     case 'Mbp1Msg':
-      return 80;
+      return Mbp1Layout.structSize;
     case 'OhlcvMsg':
-      return 56;
+      return OhlcvLayout.structSize;
     case 'SymbolMappingMsg':
+      return (v1 ? SymbolMappingV1Layout : SymbolMappingV2Layout).structSize;
     case 'ErrorMsg':
+      return (v1 ? ErrorV1Layout : ErrorV2Layout).structSize;
     case 'SystemMsg':
-      return version === 1 ? 80 : rec.kind === 'SymbolMappingMsg' ? 176 : 320;
+      return (v1 ? SystemV1Layout : SystemV2Layout).structSize;
     case 'RawRecord':
       return rec.bytes.length;
     default:
@@ -140,70 +164,82 @@ export function writeRecord(
     return rec.bytes.length;
   }
   const size = structSize(rec, version);
-  const total = size + (tsOut ? 8 : 0);
+  const total = size + (tsOut ? RecordLength.tsOut : 0);
+  const H = RecordHeaderLayout;
   bytes.fill(0, off, off + total);
-  view.setUint8(off, total / 4);
-  view.setUint8(off + 1, rec.rtype);
-  view.setUint16(off + 2, rec.publisher_id, true);
-  view.setUint32(off + 4, rec.instrument_id, true);
-  view.setBigUint64(off + 8, rec.ts_event, true);
+  view.setUint8(off + H.length, total / RecordLength.unit);
+  view.setUint8(off + H.rtype, rec.rtype);
+  view.setUint16(off + H.publisherId, rec.publisher_id, true);
+  view.setUint32(off + H.instrumentId, rec.instrument_id, true);
+  view.setBigUint64(off + H.tsEvent, rec.ts_event, true);
   switch (rec.kind) {
     case 'TradeMsg':
-    case 'Mbp1Msg':
-      view.setBigInt64(off + 16, rec.price, true);
-      view.setUint32(off + 24, rec.size, true);
-      view.setUint8(off + 28, char(rec.action));
-      view.setUint8(off + 29, char(rec.side));
-      view.setUint8(off + 30, rec.flags);
-      view.setUint8(off + 31, rec.depth);
-      view.setBigUint64(off + 32, rec.ts_recv, true);
-      view.setInt32(off + 40, rec.ts_in_delta, true);
-      view.setUint32(off + 44, rec.sequence, true);
+    case 'Mbp1Msg': {
+      const T = TradeLayout;
+      view.setBigInt64(off + T.price, rec.price, true);
+      view.setUint32(off + T.size, rec.size, true);
+      view.setUint8(off + T.action, char(rec.action));
+      view.setUint8(off + T.side, char(rec.side));
+      view.setUint8(off + T.flags, rec.flags);
+      view.setUint8(off + T.depth, rec.depth);
+      view.setBigUint64(off + T.tsRecv, rec.ts_recv, true);
+      view.setInt32(off + T.tsInDelta, rec.ts_in_delta, true);
+      view.setUint32(off + T.sequence, rec.sequence, true);
       if (rec.kind === 'Mbp1Msg') {
         const l = rec.levels[0];
-        view.setBigInt64(off + 48, l.bid_px, true);
-        view.setBigInt64(off + 56, l.ask_px, true);
-        view.setUint32(off + 64, l.bid_sz, true);
-        view.setUint32(off + 68, l.ask_sz, true);
-        view.setUint32(off + 72, l.bid_ct, true);
-        view.setUint32(off + 76, l.ask_ct, true);
+        const P = Mbp1Layout;
+        view.setBigInt64(off + P.bidPx, l.bid_px, true);
+        view.setBigInt64(off + P.askPx, l.ask_px, true);
+        view.setUint32(off + P.bidSz, l.bid_sz, true);
+        view.setUint32(off + P.askSz, l.ask_sz, true);
+        view.setUint32(off + P.bidCt, l.bid_ct, true);
+        view.setUint32(off + P.askCt, l.ask_ct, true);
       }
       break;
-    case 'OhlcvMsg':
-      view.setBigInt64(off + 16, rec.open, true);
-      view.setBigInt64(off + 24, rec.high, true);
-      view.setBigInt64(off + 32, rec.low, true);
-      view.setBigInt64(off + 40, rec.close, true);
-      view.setBigUint64(off + 48, rec.volume, true);
+    }
+    case 'OhlcvMsg': {
+      const B = OhlcvLayout;
+      view.setBigInt64(off + B.open, rec.open, true);
+      view.setBigInt64(off + B.high, rec.high, true);
+      view.setBigInt64(off + B.low, rec.low, true);
+      view.setBigInt64(off + B.close, rec.close, true);
+      view.setBigUint64(off + B.volume, rec.volume, true);
       break;
+    }
     case 'SymbolMappingMsg':
       if (version === 1) {
-        writeCString(bytes, off + 16, 22, rec.stype_in_symbol);
-        writeCString(bytes, off + 38, 22, rec.stype_out_symbol);
-        view.setBigUint64(off + 64, rec.start_ts, true);
-        view.setBigUint64(off + 72, rec.end_ts, true);
+        const S = SymbolMappingV1Layout;
+        writeCString(bytes, off + S.stypeInSymbol, S.symbolLength, rec.stype_in_symbol);
+        writeCString(bytes, off + S.stypeOutSymbol, S.symbolLength, rec.stype_out_symbol);
+        view.setBigUint64(off + S.startTs, rec.start_ts, true);
+        view.setBigUint64(off + S.endTs, rec.end_ts, true);
       } else {
-        view.setUint8(off + 16, rec.stype_in ?? 255);
-        writeCString(bytes, off + 17, 71, rec.stype_in_symbol);
-        view.setUint8(off + 88, rec.stype_out ?? 255);
-        writeCString(bytes, off + 89, 71, rec.stype_out_symbol);
-        view.setBigUint64(off + 160, rec.start_ts, true);
-        view.setBigUint64(off + 168, rec.end_ts, true);
+        const S = SymbolMappingV2Layout;
+        view.setUint8(off + S.stypeIn, rec.stype_in ?? 255);
+        writeCString(bytes, off + S.stypeInSymbol, S.symbolLength, rec.stype_in_symbol);
+        view.setUint8(off + S.stypeOut, rec.stype_out ?? 255);
+        writeCString(bytes, off + S.stypeOutSymbol, S.symbolLength, rec.stype_out_symbol);
+        view.setBigUint64(off + S.startTs, rec.start_ts, true);
+        view.setBigUint64(off + S.endTs, rec.end_ts, true);
       }
       break;
     case 'ErrorMsg':
-      if (version === 1) writeCString(bytes, off + 16, 64, rec.err);
+      if (version === 1)
+        writeCString(bytes, off + ErrorV1Layout.err, ErrorV1Layout.errLength, rec.err);
       else {
-        writeCString(bytes, off + 16, 302, rec.err);
-        view.setUint8(off + 318, rec.code ?? 255);
-        view.setUint8(off + 319, rec.is_last ?? 1);
+        const E = ErrorV2Layout;
+        writeCString(bytes, off + E.err, E.errLength, rec.err);
+        view.setUint8(off + E.code, rec.code ?? 255);
+        view.setUint8(off + E.isLast, rec.is_last ?? 1);
       }
       break;
     case 'SystemMsg':
-      if (version === 1) writeCString(bytes, off + 16, 64, rec.msg);
+      if (version === 1)
+        writeCString(bytes, off + SystemV1Layout.msg, SystemV1Layout.msgLength, rec.msg);
       else {
-        writeCString(bytes, off + 16, 303, rec.msg);
-        view.setUint8(off + 319, rec.code ?? 255);
+        const S = SystemV2Layout;
+        writeCString(bytes, off + S.msg, S.msgLength, rec.msg);
+        view.setUint8(off + S.code, rec.code ?? 255);
       }
       break;
   }
@@ -213,7 +249,8 @@ export function writeRecord(
 
 /** Encoded size of a record in bytes. */
 export function encodedSize(rec: EncodableRecord, version: number, tsOut: boolean): number {
-  return rec.kind === 'RawRecord' ? rec.bytes.length : structSize(rec, version) + (tsOut ? 8 : 0);
+  if (rec.kind === 'RawRecord') return rec.bytes.length;
+  return structSize(rec, version) + (tsOut ? RecordLength.tsOut : 0);
 }
 
 /** Encode records back-to-back for a stream of the given version / ts_out. */

@@ -2,7 +2,6 @@ export {
   ErrorCode,
   flagNames,
   MIN_RECORD_SIZE,
-  RType,
   SCHEMA_NAMES,
   STYPE_NAMES,
   SystemCode,
@@ -70,6 +69,29 @@ export {
 } from './historical.js';
 export { metadataToJson, recordToJson } from './json.js';
 export {
+  BidAskPairLayout,
+  ErrorV1Layout,
+  ErrorV2Layout,
+  MboLayout,
+  Mbp1Layout,
+  Mbp10Layout,
+  MetadataLayout,
+  MetadataV1Layout,
+  OhlcvLayout,
+  PreludeLayout,
+  RecordHeaderLayout,
+  RecordLength,
+  RType,
+  StatV1Layout,
+  StatV3Layout,
+  SymbolMappingV1Layout,
+  SymbolMappingV2Layout,
+  SystemV1Layout,
+  SystemV2Layout,
+  TradeLayout,
+  UndecodedRecordSize,
+} from './layout.js';
+export {
   LiveClient,
   type LiveClientOptions,
   type LiveEvent,
@@ -109,6 +131,7 @@ export {
   type StatMsg,
   type SymbolMappingMsg,
   type SystemMsg,
+  systemCodeAt,
   type TradeMsg,
 } from './records.js';
 export { SymbolMap } from './symbol-map.js';

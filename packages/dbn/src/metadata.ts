@@ -1,6 +1,7 @@
-import { SCHEMA_NAMES, STYPE_NAMES } from './constants.js';
+import { SCHEMA_NAMES, STYPE_NAMES, UNDEF_TIMESTAMP } from './constants.js';
 import { DbnError } from './errors.js';
 import { dateNumberToIso, readCString } from './fields.js';
+import { DBN_MAGIC, MetadataLayout, MetadataV1Layout, PreludeLayout } from './layout.js';
 
 /** One `[start_date, end_date)` interval of a metadata symbol mapping (ISO dates, end exclusive). */
 export interface MappingInterval {
@@ -40,15 +41,22 @@ export interface Metadata {
   length: number;
 }
 
-export const DBN_MAGIC = [0x44, 0x42, 0x4e] as const;
 export const MAX_VERSION = 3;
+
+/** Whether `bytes` starts with the DBN magic (as far as it goes: a prefix of it passes). */
+export function startsWithMagic(bytes: Uint8Array, available: number): boolean {
+  for (let i = 0; i < Math.min(DBN_MAGIC.length, available); i++) {
+    if (bytes[PreludeLayout.magic + i] !== DBN_MAGIC[i]) return false;
+  }
+  return true;
+}
 
 /** Validate the 8-byte prelude; returns the metadata length. */
 export function parsePrelude(
   bytes: Uint8Array,
   view: DataView,
 ): { version: number; length: number } {
-  if (bytes[0] !== 0x44 || bytes[1] !== 0x42 || bytes[2] !== 0x4e) {
+  if (!startsWithMagic(bytes, DBN_MAGIC.length)) {
     const skippable = (view.getUint32(0, true) & 0xfffffff0) === 0x184d2a50;
     throw new DbnError(
       'BAD_MAGIC',
@@ -56,12 +64,19 @@ export function parsePrelude(
       0,
     );
   }
-  const version = bytes[3]!;
+  const version = bytes[PreludeLayout.version]!;
   if (version < 1 || version > MAX_VERSION) {
-    throw new DbnError('UNSUPPORTED_VERSION', `unsupported DBN version ${version}`, 3);
+    throw new DbnError(
+      'UNSUPPORTED_VERSION',
+      `unsupported DBN version ${version}`,
+      PreludeLayout.version,
+    );
   }
-  const length = view.getUint32(4, true);
-  if (length < 100) throw new DbnError('BAD_METADATA', `metadata length ${length} < 100`, 4);
+  const length = view.getUint32(PreludeLayout.length, true);
+  const min = MetadataLayout.minLength;
+  if (length < min) {
+    throw new DbnError('BAD_METADATA', `metadata length ${length} < ${min}`, PreludeLayout.length);
+  }
   return { version, length };
 }
 
@@ -69,30 +84,29 @@ export function parsePrelude(
 export function parseMetadata(bytes: Uint8Array): Metadata {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const { version, length } = parsePrelude(bytes, view);
-  const end = 8 + length;
-  const schemaId = view.getUint16(24, true);
-  const endTs = view.getBigUint64(34, true);
-  let stypeInId: number;
-  let stypeOutId: number;
-  let tsOut: number;
-  let cstrLen: number;
-  if (version === 1) {
-    stypeInId = bytes[58]!;
-    stypeOutId = bytes[59]!;
-    tsOut = bytes[60]!;
-    cstrLen = 22;
-  } else {
-    stypeInId = bytes[50]!;
-    stypeOutId = bytes[51]!;
-    tsOut = bytes[52]!;
-    cstrLen = view.getUint16(53, true);
-    if (cstrLen === 0) throw new DbnError('BAD_METADATA', 'symbol_cstr_len is 0', 53);
+  const end = PreludeLayout.structSize + length;
+  const M = version === 1 ? MetadataV1Layout : MetadataLayout;
+  const schemaId = view.getUint16(M.schema, true);
+  const endTs = view.getBigUint64(M.end, true);
+  const stypeInId = bytes[M.stypeIn]!;
+  const stypeOutId = bytes[M.stypeOut]!;
+  const tsOut = bytes[M.tsOut]!;
+  let cstrLen: number = MetadataV1Layout.symbolLength;
+  if (version > 1) {
+    cstrLen = view.getUint16(MetadataLayout.symbolCstrLen, true);
+    if (cstrLen === 0) {
+      throw new DbnError('BAD_METADATA', 'symbol_cstr_len is 0', MetadataLayout.symbolCstrLen);
+    }
   }
-  const schemaDefLen = view.getUint32(108, true);
+  const schemaDefLen = view.getUint32(M.schemaDefinitionLength, true);
   if (schemaDefLen !== 0) {
-    throw new DbnError('BAD_METADATA', 'schema_definition_length must be 0', 108);
+    throw new DbnError(
+      'BAD_METADATA',
+      'schema_definition_length must be 0',
+      M.schemaDefinitionLength,
+    );
   }
-  let pos = 112;
+  let pos = M.variable;
   const need = (n: number, what: string): void => {
     if (pos + n > end) {
       throw new DbnError('BAD_METADATA', `metadata ${what} runs past its length ${length}`, pos);
@@ -141,12 +155,12 @@ export function parseMetadata(bytes: Uint8Array): Metadata {
   }
   return {
     version,
-    dataset: readCString(bytes, 8, 16),
+    dataset: readCString(bytes, M.dataset, M.datasetLength),
     schema: schemaId === 0xffff ? null : (SCHEMA_NAMES[schemaId] ?? null),
     schema_id: schemaId,
-    start: view.getBigUint64(26, true),
-    end: endTs === 0xffffffffffffffffn ? null : endTs,
-    limit: view.getBigUint64(42, true),
+    start: view.getBigUint64(M.start, true),
+    end: endTs === UNDEF_TIMESTAMP ? null : endTs,
+    limit: view.getBigUint64(M.limit, true),
     stype_in: stypeInId === 0xff ? null : (STYPE_NAMES[stypeInId] ?? null),
     stype_in_id: stypeInId,
     stype_out: stypeOutId === 0xff ? null : (STYPE_NAMES[stypeOutId] ?? null),

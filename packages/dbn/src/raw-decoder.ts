@@ -1,10 +1,18 @@
 import { MIN_RECORD_SIZE } from './constants.js';
 import { DbnError } from './errors.js';
-import { type Metadata, parseMetadata, parsePrelude } from './metadata.js';
+import { PreludeLayout, RecordHeaderLayout, RecordLength, RType } from './layout.js';
+import {
+  MAX_VERSION,
+  type Metadata,
+  parseMetadata,
+  parsePrelude,
+  startsWithMagic,
+} from './metadata.js';
 
 /**
  * A run of complete, validated records inside one buffer: each record's length is >= 16 and at
- * least its rtype's struct size. Iterate with `for (let o = b.start; o < b.end; o += b.bytes[o]! * 4)`.
+ * least its rtype's struct size. Iterate with `for (let o = b.start; o < b.end; o += b.bytes[o]! * 4)`
+ * (the header's length byte, in 4-byte words: RecordHeaderLayout.length, RecordLength.unit).
  * Valid only during the callback (the buffer may be an internal one that is reused).
  */
 export interface RecordBatch {
@@ -26,7 +34,6 @@ export interface RecordBatch {
 export type BatchVisitor = (batch: RecordBatch) => void;
 
 const EMPTY = new Uint8Array(0);
-const MAX_RECORD = 255 * 4;
 
 /**
  * Push-based decoder of an uncompressed DBN stream (prelude -> metadata -> records). Chunks
@@ -40,7 +47,7 @@ export class RawDbnDecoder {
   private total = 0;
   private meta = new Uint8Array(256);
   private metaLen = 0;
-  private readonly pending = new Uint8Array(MAX_RECORD);
+  private readonly pending = new Uint8Array(RecordLength.max);
   private readonly pendingView = new DataView(this.pending.buffer);
   private pendingLen = 0;
   private pendingStart = 0;
@@ -89,7 +96,7 @@ export class RawDbnDecoder {
     if (this.pendingLen > 0) {
       this.failure = new DbnError(
         'TRUNCATED_RECORD',
-        `input ended inside a record (${this.pendingLen} of ${this.pending[0]! * 4} bytes)`,
+        `input ended inside a record (${this.pendingLen} of ${this.pending[RecordHeaderLayout.length]! * RecordLength.unit} bytes)`,
         this.pendingStart,
       );
       throw this.failure;
@@ -107,26 +114,26 @@ export class RawDbnDecoder {
     this.metaLen = need;
     const bytes = this.meta;
     // Fail fast on garbage instead of waiting for a metadata length that may never come.
-    for (let i = 0; i < Math.min(3, need); i++) {
-      if (bytes[i] !== [0x44, 0x42, 0x4e][i]) {
-        parsePrelude(bytes, new DataView(bytes.buffer, 0, Math.max(need, 4)));
-      }
+    if (!startsWithMagic(bytes, need)) {
+      parsePrelude(bytes, new DataView(bytes.buffer, 0, Math.max(need, 4)));
     }
-    if (need < 8) {
-      if (need >= 4 && (bytes[3]! < 1 || bytes[3]! > 3)) {
-        throw new DbnError('UNSUPPORTED_VERSION', `unsupported DBN version ${bytes[3]}`, 3);
+    const P = PreludeLayout;
+    if (need < P.structSize) {
+      const version = bytes[P.version]!;
+      if (need > P.version && (version < 1 || version > MAX_VERSION)) {
+        throw new DbnError('UNSUPPORTED_VERSION', `unsupported DBN version ${version}`, P.version);
       }
       return;
     }
     const view = new DataView(bytes.buffer, 0, need);
     const { length } = parsePrelude(bytes, view);
-    const end = 8 + length;
+    const end = P.structSize + length;
     if (need < end) return;
     const md = parseMetadata(bytes.subarray(0, end));
     this.metadata = md;
     this.inRecords = true;
     this.sizeBase = md.version * 256;
-    this.tsExtra = md.ts_out ? 8 : 0;
+    this.tsExtra = md.ts_out ? RecordLength.tsOut : 0;
     const rest = bytes.slice(end, need);
     this.meta = EMPTY;
     this.metaLen = 0;
@@ -170,7 +177,7 @@ export class RawDbnDecoder {
     const n = chunk.length;
     let p = 0;
     if (this.pendingLen > 0) {
-      const size = this.pending[0]! * 4;
+      const size = this.pending[RecordHeaderLayout.length]! * RecordLength.unit;
       const want = size - this.pendingLen;
       if (n < want) {
         this.pending.set(chunk, this.pendingLen);
@@ -179,7 +186,7 @@ export class RawDbnDecoder {
       }
       this.pending.set(chunk.subarray(0, want), this.pendingLen);
       this.pendingLen = 0;
-      const rtype = this.pending[1]!;
+      const rtype = this.pending[RecordHeaderLayout.rtype]!;
       this.tooShort(rtype, size, this.pendingStart);
       this.emit(
         visit,
@@ -189,7 +196,7 @@ export class RawDbnDecoder {
         size,
         this.pendingStart,
         1,
-        rtype === 0x16,
+        rtype === RType.SYMBOL_MAPPING,
       );
       p = want;
     }
@@ -204,17 +211,17 @@ export class RawDbnDecoder {
     let lastMin = 0;
     // Validation pass: kept as tight as the plain length-byte loop it is benchmarked against.
     while (p < n) {
-      const size = chunk[p]! << 2;
+      const size = chunk[p + RecordHeaderLayout.length]! * RecordLength.unit;
       if (size < 16) {
         throw new DbnError('BAD_RECORD_LENGTH', `record length ${size} < 16`, abs + p);
       }
       if (p + size > n) break;
-      const rtype = chunk[p + 1]!;
+      const rtype = chunk[p + RecordHeaderLayout.rtype]!;
       if (rtype !== lastType) {
         lastType = rtype;
         // Unknown rtypes have a minimum of 0, which any valid length passes.
         lastMin = table[base + rtype]! + extra;
-        if (rtype === 0x16) maps = true;
+        if (rtype === RType.SYMBOL_MAPPING) maps = true;
       }
       if (size < lastMin) this.tooShort(rtype, size, abs + p);
       p += size;

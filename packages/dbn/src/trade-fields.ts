@@ -1,4 +1,5 @@
 import { readPriceNano, readTimestampMs } from './fields.js';
+import { RecordLength, RType, TradeLayout as T } from './layout.js';
 import type { RecordBatch } from './raw-decoder.js';
 
 /**
@@ -10,13 +11,13 @@ import type { RecordBatch } from './raw-decoder.js';
 export function sumTradeFields(batch: RecordBatch): number {
   const { bytes, view, end } = batch;
   let sum = 0;
-  for (let o = batch.start; o < end; o += bytes[o]! << 2) {
-    if (bytes[o + 1] !== 0) continue;
+  for (let o = batch.start; o < end; o += bytes[o + T.length]! * RecordLength.unit) {
+    if (bytes[o + T.rtype] !== RType.MBP_0) continue;
     sum +=
-      view.getUint32(o + 4, true) +
-      readPriceNano(view, o + 16) +
-      view.getUint32(o + 24, true) +
-      readTimestampMs(view, o + 32);
+      view.getUint32(o + T.instrumentId, true) +
+      readPriceNano(view, o + T.price) +
+      view.getUint32(o + T.size, true) +
+      readTimestampMs(view, o + T.tsRecv);
   }
   return sum;
 }

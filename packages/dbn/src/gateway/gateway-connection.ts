@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
-import { RType, SystemCode } from '../constants.js';
+import { SystemCode } from '../constants.js';
 import { type EncodableRecord, encodedSize, encodeMetadata, writeRecord } from '../encoder.js';
+import { RType } from '../layout.js';
 import { parseControlLine } from '../live/protocol.js';
 import type { GatewayConfig, GatewaySessionLog } from './local-gateway.js';
 import type { GatewayRequest, ReceivedSubscription } from './sources.js';

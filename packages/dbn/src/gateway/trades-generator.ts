@@ -1,4 +1,4 @@
-import { RType } from '../constants.js';
+import { RType } from '../layout.js';
 import type { TradeMsg } from '../records.js';
 import { hash32, Rng } from './prng.js';
 

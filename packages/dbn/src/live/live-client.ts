@@ -1,5 +1,5 @@
-import { RType } from '../constants.js';
 import { LiveError } from '../errors.js';
+import { RType } from '../layout.js';
 import type { Metadata } from '../metadata.js';
 import type { DbnRecord } from '../records.js';
 import { SymbolMap } from '../symbol-map.js';

@@ -1,7 +1,8 @@
 import { connect, type Socket } from 'node:net';
-import { ErrorCode, RType } from '../constants.js';
+import { ErrorCode } from '../constants.js';
 import { DbnDecoder } from '../decoder.js';
 import { LiveError } from '../errors.js';
+import { RType } from '../layout.js';
 import type { Metadata } from '../metadata.js';
 import type { DbnRecord, ErrorMsg } from '../records.js';
 import {
