@@ -195,6 +195,7 @@ const aggregateRun = () => {
   barsBuilt = 0;
   const agg = new BarAggregator({
     source: 'trades',
+    scan: true,
     symbolOf: (id) => dec.symbols.get(id),
     // Closed bars come out columnar; formatting them for Postgres belongs to the write stage.
     onBars: (closed) => {

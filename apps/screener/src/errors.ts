@@ -7,7 +7,8 @@ export type ScreenerErrorCode =
   | 'BAD_FILE'
   | 'SOURCE_FAILED'
   | 'UNFLUSHED'
-  | 'DATABASE';
+  | 'DATABASE'
+  | 'NO_WEBASSEMBLY';
 
 /** An error of the screener: a name, a machine code, context and an optional cause. */
 export class ScreenerError extends Error {

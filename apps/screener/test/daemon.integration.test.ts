@@ -16,6 +16,7 @@ import {
 } from './helpers/harness.js';
 import { referenceBars } from './helpers/reference-bars.js';
 import { quote, rng, UNDEF_PRICE } from './helpers/session.js';
+import { withoutWebAssembly } from './helpers/webassembly.js';
 
 let url: string;
 let db: Db;
@@ -76,6 +77,24 @@ describe('timed-screener run (in process, local gateway, embedded Postgres)', ()
     expect((await d.done).exitCode).toBe(0);
     const after = await db.selectFrom('screener_instances').selectAll().executeTakeFirstOrThrow();
     expect(after.stopped_at).not.toBeNull();
+  });
+
+  it('runs without WebAssembly (node --jitless): the live path never needs the scan', async () => {
+    const { session, records, startMinute, gw } = await withGateway(8);
+    const expected = expectedBars(session, records);
+    await withoutWebAssembly(async () => {
+      const d = startDaemon(gw, { coldStartMinute: startMinute });
+      cleanups.push(() => stopAndWait(d));
+      await waitFor('two minutes written', async () => {
+        const n = await db.selectFrom('price_bars').select('timestamp').distinct().execute();
+        return n.length >= 2;
+      });
+      d.stop();
+      expect((await d.done).exitCode).toBe(0);
+    });
+    const written = await storedBars(db);
+    const minutes = new Set(written.map((b) => b.minute));
+    expect(written).toEqual(expected.filter((b) => minutes.has(b.minute)));
   });
 
   it('a disconnect mid-minute replays from the open minute: no gap, nothing counted twice', async () => {

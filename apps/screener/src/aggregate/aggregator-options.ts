@@ -35,6 +35,12 @@ export interface BarAggregatorOptions {
   onBars: (bars: ClosedBars) => void;
   /** Receives symbols refused once each (unmapped ids, invalid symbols). */
   onUnmapped?: (instrumentId: number, symbol: string | undefined) => void;
+  /**
+   * Run trades batches (`handleBatch`) through the WebAssembly scan: the fast path of batch
+   * replay, which needs WebAssembly (absent under `node --jitless`: the constructor throws).
+   * Default false: the state lives in plain arrays and batches take the general path.
+   */
+  scan?: boolean;
   /** Wall clock in ms (tests drive it). */
   now?: () => number;
 }

@@ -8,6 +8,7 @@ import {
   sortBars,
 } from '../../test/helpers/reference-bars.js';
 import { heartbeat, quote, tradesSession, UNDEF_PRICE } from '../../test/helpers/session.js';
+import { withoutWebAssembly } from '../../test/helpers/webassembly.js';
 import { BarAggregator, type BarSource } from './bar-aggregator.js';
 
 const T0 = 1_761_321_600_000_000_000n; // 2025-10-24T16:00:00Z, a whole minute
@@ -32,12 +33,14 @@ function run(
   bytes: Uint8Array,
   source: BarSource = 'trades',
   chunk = 997,
+  scan = true,
 ): { bars: BarInput[]; agg: BarAggregator; emits: number[] } {
   const dec = new DbnDecoder();
   const bars: BarInput[] = [];
   const emits: number[] = [];
   const agg = new BarAggregator({
     source,
+    scan,
     symbolOf: (id, minute) => dec.symbols.get(id, BigInt(minute) * MIN),
     onBars: (closed) => {
       bars.push(...closed.toBarInputs());
@@ -336,3 +339,31 @@ describe('BarAggregator (mbp-1 rollback mode)', () => {
 function byKey(a: PlainBar, b: PlainBar): number {
   return a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.minute < b.minute ? -1 : 1;
 }
+
+describe('BarAggregator without WebAssembly (node --jitless)', () => {
+  it('builds the same bars from records and from batches; only the scan needs WebAssembly', async () => {
+    const s = tradesSession({ seed: 31, symbols: 30, count: 12_000, startNs: T0 + 5n });
+    const expected = referenceBars(s.records, (id) => s.symbols.get(id));
+    const { batches, objects } = await withoutWebAssembly(() => {
+      const batches = run(s.bytes, 'trades', 997, false).bars.map(plain);
+      const dec = new DbnDecoder();
+      const bars: BarInput[] = [];
+      const agg = new BarAggregator({
+        source: 'trades',
+        symbolOf: (id) => dec.symbols.get(id),
+        onBars: (closed) => bars.push(...closed.toBarInputs()),
+      });
+      for (const r of [...dec.push(s.bytes), ...dec.end()]) agg.handleRecord(r);
+      agg.closeAll();
+      return { batches, objects: bars.map(plain) };
+    });
+    expect(sortBars(batches)).toEqual(expected);
+    expect(sortBars(objects)).toEqual(expected);
+    expect(expected.length).toBeGreaterThan(100);
+    await withoutWebAssembly(() => {
+      expect(
+        () => new BarAggregator({ source: 'trades', scan: true, symbolOf: () => 'A', onBars() {} }),
+      ).toThrow(/needs WebAssembly/);
+    });
+  });
+});

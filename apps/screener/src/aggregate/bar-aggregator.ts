@@ -3,7 +3,7 @@ import type { AggregatorStats, BarAggregatorOptions } from './aggregator-options
 import type { BarSource } from './bar-source.js';
 import { ClosedBars } from './closed-bars.js';
 import { MinuteClock, NO_MINUTE, Placement } from './minute-clock.js';
-import { SCAN_PIECE, ScanInt } from './scan/trade-scan.js';
+import { SCAN_PIECE, ScanInt, type TradeScanner } from './scan/trade-scan.js';
 import { SlotTable } from './slot-table.js';
 import { movesClock, systemCodeAt, systemCodeOfText } from './system-code.js';
 
@@ -32,9 +32,10 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * (a later record, a heartbeat or an end-of-interval message) passes its end. `tick()` may emit a
  * provisional snapshot of the open minute once wall time passes its end plus a grace; the minute
  * stays open and is emitted again (only if it changed) when the stream confirms it.
- * The hot path is allocation-free: per-instrument state is a row of doubles in the SlotTable;
- * trades batches go through the WebAssembly scan, which stops at anything but the common case and
- * hands that record to the general path here.
+ * The hot path is allocation-free: per-instrument state is a row of doubles in the SlotTable.
+ * With `scan` (batch replay) trades batches go through the WebAssembly scan, which stops at
+ * anything but the common case and hands that record to the general path here; without it (the
+ * default: live and backfill take decoded records) no WebAssembly is needed.
  */
 export class BarAggregator {
   readonly stats: AggregatorStats = {
@@ -61,7 +62,11 @@ export class BarAggregator {
     this.source = options.source;
     this.onBars = options.onBars;
     this.now = options.now ?? Date.now;
-    this.slots = new SlotTable({ symbolOf: options.symbolOf, onUnmapped: options.onUnmapped });
+    this.slots = new SlotTable({
+      symbolOf: options.symbolOf,
+      onUnmapped: options.onUnmapped,
+      scan: options.scan ?? false,
+    });
     this.clock = new MinuteClock(this.slots.shared);
   }
 
@@ -88,11 +93,12 @@ export class BarAggregator {
   handleBatch(b: RecordBatch): void {
     // The scan's memory is little-endian (WebAssembly); so must the views the general path
     // shares with it be.
-    if (this.source !== 'trades' || !LITTLE_ENDIAN) {
+    const scanner = this.slots.scan;
+    if (this.source !== 'trades' || !LITTLE_ENDIAN || scanner === undefined) {
       this.recordsBatch(b.bytes, b.view, b.start, b.end);
       return;
     }
-    this.tradesBatch(b);
+    this.tradesBatch(b, scanner);
   }
 
   /** Handles one decoded record object (the live and historical clients' path); same rules. */
@@ -165,9 +171,8 @@ export class BarAggregator {
    * stay in cache between the copy and the scan); the scan takes the common case and the general
    * path (reading the batch itself) each record the scan stops at.
    */
-  private tradesBatch(b: RecordBatch): void {
+  private tradesBatch(b: RecordBatch, scanner: TradeScanner): void {
     const { bytes, view } = b;
-    const scanner = this.slots.scan;
     let o = b.start;
     while (o < b.end) {
       const len = Math.min(SCAN_PIECE, b.end - o);
@@ -206,7 +211,7 @@ export class BarAggregator {
     counters[ScanInt.UndefinedPrice] = 0;
   }
 
-  /** mbp-1 (rollback mode) batches, and trades on a big-endian host: the per-record path. */
+  /** mbp-1 (rollback mode) batches, trades without the scan or on a big-endian host. */
   private recordsBatch(bytes: Uint8Array, view: DataView, start: number, end: number): void {
     const wanted = this.source === 'trades' ? RType.MBP_0 : RType.MBP_1;
     for (let o = start; o < end; o += bytes[o]! << 2) {

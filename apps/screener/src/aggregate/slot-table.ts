@@ -1,6 +1,7 @@
 import { barProblem } from '@timed/schema';
 import { NO_MINUTE } from './minute-clock.js';
 import { MINUTE_NS } from './minute-splitter.js';
+import { PlainRowMemory, type RowMemory } from './row-memory.js';
 import {
   DIRECT_IDS,
   Row,
@@ -20,19 +21,23 @@ export interface SlotTableOptions {
   symbolOf: (instrumentId: number, minute: number) => string | undefined;
   /** Receives symbols refused once each (unmapped ids, invalid symbols). */
   onUnmapped?: ((instrumentId: number, symbol: string | undefined) => void) | undefined;
+  /** Keep the state in the WebAssembly scan's memory (batch replay); else in plain arrays. */
+  scan: boolean;
 }
 
 /**
  * Instruments' slots: each instrument id gets a slot (a row of Row.Size doubles holding its open
  * bar, and the symbol it resolved to for the day), in first-seen order. Slot 0 is a never-used
  * row that unseen ids map to. Rows, the id index, the symbol stamps and the open minute's touched
- * list are views of the scan's memory (`shared`), replaced when it grows: read them from
- * `shared` after anything that may allocate a slot.
+ * list are views (`shared`) of a RowMemory (the WebAssembly scan's memory for batch replay,
+ * plain arrays otherwise), replaced when it grows: read them from `shared` after anything that
+ * may allocate a slot.
  */
 export class SlotTable {
-  private readonly scanner = new TradeScanner(1024, 1024);
-  /** Views of the memory the WebAssembly scan reads and writes. */
-  readonly shared: ScanState = this.scanner.st;
+  private readonly memory: RowMemory;
+  private readonly scanner: TradeScanner | undefined;
+  /** Views of the state (shared with the WebAssembly scan when there is one). */
+  readonly shared: ScanState;
   /** Symbol of each slot (null until resolved). */
   readonly symbols: (string | null)[] = [];
   /** Slots of ids at or above DIRECT_IDS (below, `shared.slotById`). */
@@ -42,11 +47,15 @@ export class SlotTable {
   private readonly refused = new Set<number>();
 
   constructor(private readonly options: SlotTableOptions) {
+    // The scan's constructor throws a clear error when WebAssembly is missing (--jitless).
+    this.scanner = options.scan ? new TradeScanner(1024, 1024) : undefined;
+    this.memory = this.scanner ?? new PlainRowMemory(1024, 1024);
+    this.shared = this.memory.st;
     this.shared.i[ScanInt.Day] = -1;
   }
 
-  /** The WebAssembly scan over these slots (batch replay only). */
-  get scan(): TradeScanner {
+  /** The WebAssembly scan over these slots, when asked for (batch replay only). */
+  get scan(): TradeScanner | undefined {
     return this.scanner;
   }
 
@@ -62,7 +71,7 @@ export class SlotTable {
 
   /** Gives an instrument id its slot (growing the memory when full). */
   newSlot(id: number): number {
-    if (this.used === this.scanner.slots) this.scanner.grow(this.used * 2);
+    if (this.used === this.memory.slots) this.memory.grow(this.used * 2);
     const slot = this.used++;
     if (id < DIRECT_IDS) this.shared.slotById[id] = slot;
     else this.slotByBigId.set(id, slot);
@@ -177,7 +186,7 @@ export class SlotTable {
     row[r + Row.Volume] = size;
     row[r + Row.Count] = 1;
     const n = shared.i[ScanInt.TouchedLen]!;
-    if (n === shared.touched.length) this.scanner.growTouched(n * 2);
+    if (n === shared.touched.length) this.memory.growTouched(n * 2);
     shared.touched[n] = slot;
     shared.i[ScanInt.TouchedLen] = n + 1;
   }

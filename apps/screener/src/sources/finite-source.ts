@@ -68,6 +68,8 @@ class FiniteRun {
   constructor(
     private readonly options: FiniteSourceOptions,
     private readonly symbols: () => SymbolMap,
+    /** Batches through the WebAssembly scan (files); record streams take the general path. */
+    private readonly scan: boolean,
   ) {
     this.source = options.source;
     this.aggregator = this.make();
@@ -79,8 +81,23 @@ class FiniteRun {
   }
 
   private make(): BarAggregator {
+    try {
+      return this.aggregatorOf();
+    } catch (err) {
+      if (!this.scan) throw err;
+      throw new ScreenerError(
+        'NO_WEBASSEMBLY',
+        `${this.options.label}: replay aggregates files through a WebAssembly scan: ${(err as Error).message} (run and backfill do not need it)`,
+        { label: this.options.label },
+        { cause: err },
+      );
+    }
+  }
+
+  private aggregatorOf(): BarAggregator {
     return new BarAggregator({
       source: this.source,
+      scan: this.scan,
       symbolOf: (id, minute) => this.symbols().get(id, BigInt(minute) * MINUTE_NS),
       onBars: (closed) => {
         if (this.firstMinute === undefined) this.firstMinute = closed.minute;
@@ -152,7 +169,7 @@ export async function feedFiniteSource(
   options: FiniteSourceOptions,
 ): Promise<SourceSummary> {
   const decoder: DbnDecoder = new DbnDecoder({ onMetadata: (md) => run.onMetadata(md) });
-  const run = new FiniteRun(options, () => decoder.symbols);
+  const run = new FiniteRun(options, () => decoder.symbols, true);
   const onBatch = (b: RecordBatch) => run.aggregator.handleBatch(b);
   const { writer } = options;
   let bytesRead = 0;
@@ -186,7 +203,7 @@ export async function feedRecordStream(
   stream: DbnRecordStream,
   options: FiniteSourceOptions,
 ): Promise<SourceSummary> {
-  const run = new FiniteRun(options, () => stream.symbols);
+  const run = new FiniteRun(options, () => stream.symbols, false);
   let metadata: Metadata | undefined;
   const { writer } = options;
   let n = 0;

@@ -134,6 +134,7 @@ function run(records: EncodableRecord[], feed: Feed, resume: number, replayFrom:
   const emits: Emit[] = [];
   const agg = new BarAggregator({
     source: 'trades',
+    scan: true,
     symbolOf,
     onBars: (closed) => emits.push(emitted(closed)),
   });
@@ -167,7 +168,12 @@ describe('trades batch path (scanTrades)', () => {
 
   it('refuses to read closed bars after onBars returned (they are read in place)', () => {
     const kept: ClosedBars[] = [];
-    const agg = new BarAggregator({ source: 'trades', symbolOf, onBars: (c) => kept.push(c) });
+    const agg = new BarAggregator({
+      source: 'trades',
+      scan: true,
+      symbolOf,
+      onBars: (c) => kept.push(c),
+    });
     batches(4096)(agg, new DbnDecoder(), encodeDbn(METADATA, messySession(3, 2_000)));
     agg.closeAll();
     expect(kept.length).toBeGreaterThan(3);
@@ -197,6 +203,7 @@ describe('trades batch path (scanTrades)', () => {
     const bars: ReturnType<ClosedBars['toBarInputs']> = [];
     const agg = new BarAggregator({
       source: 'trades',
+      scan: true,
       symbolOf,
       onBars: (closed) => bars.push(...closed.toBarInputs()),
     });
@@ -224,6 +231,7 @@ describe('trades batch path (scanTrades)', () => {
     const emits: Array<{ minute: number; volume: Array<number | bigint> }> = [];
     const agg = new BarAggregator({
       source: 'trades',
+      scan: true,
       symbolOf,
       onBars: (closed) =>
         emits.push({
@@ -376,7 +384,13 @@ describe('TradeScanner without WebAssembly', () => {
     try {
       expect(() => new TradeScanner(16, 16)).toThrow(/needs WebAssembly.*--jitless/);
       expect(
-        () => new BarAggregator({ source: 'trades', symbolOf: () => 'A', onBars: () => {} }),
+        () =>
+          new BarAggregator({
+            source: 'trades',
+            scan: true,
+            symbolOf: () => 'A',
+            onBars: () => {},
+          }),
       ).toThrow(/needs WebAssembly/);
     } finally {
       g.WebAssembly = saved;
