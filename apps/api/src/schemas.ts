@@ -52,6 +52,8 @@ export const Criterion = z.object({
     'coverage_per_hour',
     'one_screener_alive',
     'no_screener_errors_last_hour',
+    'days_of_new_data',
+    'no_screener_errors_since_switch',
   ]),
   description: z.string(),
   value: z.number().nullable(),

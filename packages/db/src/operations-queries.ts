@@ -163,11 +163,15 @@ export async function sinceSwitch(db: Db): Promise<SinceSwitch> {
     : r?.first_bar
       ? 'first trades bar'
       : null;
-  // Counters are per process, not per event: a process seen after the switch counts whole.
+  // Counters are per process, not per event: a process seen after the switch counts whole. A row
+  // whose last error is after the switch counts at least one, whatever its counter says.
   const { rows: erring } = await sql<SwitchErrorRow>`
-    SELECT instance_id, schema, errors::float8 AS errors, last_error, last_error_at
-    FROM screener_instances
-    WHERE errors > 0 AND (${switchAt}::timestamptz IS NULL OR last_seen >= ${switchAt})
+    SELECT * FROM (
+      SELECT instance_id, schema, last_error, last_error_at, last_seen,
+        GREATEST(errors, CASE WHEN last_error_at >= ${switchAt} THEN 1 ELSE 0 END)::float8 AS errors
+      FROM screener_instances
+      WHERE ${switchAt}::timestamptz IS NULL OR last_seen >= ${switchAt}) s
+    WHERE errors > 0
     ORDER BY last_seen DESC`.execute(db);
   return {
     switch_at: switchAt,
@@ -175,7 +179,13 @@ export async function sinceSwitch(db: Db): Promise<SinceSwitch> {
     first_trades_bar: r?.first_bar ?? null,
     newest_trades_bar: r?.newest_bar ?? null,
     errors: erring.reduce((n, e) => n + Number(e.errors), 0),
-    error_rows: erring.map((e) => ({ ...e, errors: Number(e.errors) })),
+    error_rows: erring.map((e) => ({
+      instance_id: e.instance_id,
+      schema: e.schema,
+      errors: Number(e.errors),
+      last_error: e.last_error,
+      last_error_at: e.last_error_at,
+    })),
   };
 }
 

@@ -29,7 +29,10 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-async function heartbeat(id: string, extra: { last_error?: string; minutesAgo?: number } = {}) {
+async function heartbeat(
+  id: string,
+  extra: { last_error?: string; minutesAgo?: number; startedDaysAgo?: number } = {},
+) {
   const now = new Date();
   await db
     .insertInto('screener_instances')
@@ -40,6 +43,9 @@ async function heartbeat(id: string, extra: { last_error?: string; minutesAgo?: 
       dataset: 'XNAS.ITCH',
       schema: 'trades',
       last_seen: now,
+      ...(extra.startedDaysAgo === undefined
+        ? {}
+        : { started_at: new Date(now.getTime() - extra.startedDaysAgo * 86_400_000) }),
       errors: extra.last_error ? 1 : 0,
       last_error: extra.last_error ?? null,
       last_error_at: extra.last_error
@@ -58,8 +64,8 @@ async function heartbeat(id: string, extra: { last_error?: string; minutesAgo?: 
     .execute();
 }
 
-async function status() {
-  const res = await app.inject({ method: 'GET', url: '/migration/status' });
+async function status(query = '') {
+  const res = await app.inject({ method: 'GET', url: `/migration/status${query}` });
   expect(res.statusCode, res.body).toBe(200);
   const body = res.json<MigrationStatusResponse>();
   return { body, pass: Object.fromEntries(body.criteria.map((c) => [c.id, c.pass])) };
@@ -98,7 +104,8 @@ describe('GET /health', () => {
 
 describe('GET /migration/status', () => {
   it('computes every success criterion live and passes when the data is good', async () => {
-    await heartbeat('live');
+    // The trades screener was switched on 3.5 days ago (its first heartbeat row's start).
+    await heartbeat('live', { startedDaysAgo: 3.5 });
     const { body, pass } = await status();
     expect(pass).toEqual({
       new_bars_have_volume: true,
@@ -106,6 +113,8 @@ describe('GET /migration/status', () => {
       coverage_per_hour: true,
       one_screener_alive: true,
       no_screener_errors_last_hour: true,
+      days_of_new_data: true,
+      no_screener_errors_since_switch: true,
     });
     expect(body.passed).toBe(true);
     const byId = Object.fromEntries(body.criteria.map((c) => [c.id, c]));
@@ -116,6 +125,35 @@ describe('GET /migration/status', () => {
       legacy_bars_per_hour: 60,
     });
     expect(byId.one_screener_alive!.value).toBe(1);
+    // From the switch to the newest trades bar (the last minute before this hour).
+    const newest = newFrom + 1199 * 60_000;
+    expect(byId.days_of_new_data).toMatchObject({
+      pass: true,
+      target: '>= 3 days from the switch to the newest trades bar',
+      details: {
+        min_days: 3,
+        switch_source: 'first trades screener start',
+        newest_trades_bar: new Date(newest).toISOString(),
+      },
+    });
+    const switchAt = Date.parse(byId.days_of_new_data!.details.switch_at as string);
+    expect(byId.days_of_new_data!.value).toBe(
+      Math.floor(((newest - switchAt) / 86_400_000) * 100) / 100,
+    );
+    expect(byId.no_screener_errors_since_switch).toMatchObject({ value: 0, pass: true });
+  });
+
+  it('wants the days ?min_days asks for, and names a bad value', async () => {
+    const { body, pass } = await status('?min_days=5');
+    expect(pass.days_of_new_data).toBe(false);
+    expect(body.passed).toBe(false);
+    const days = body.criteria.find((c) => c.id === 'days_of_new_data')!;
+    expect(days.target).toBe('>= 5 days from the switch to the newest trades bar');
+    expect(days.description).toBe('At least 5 day(s) of trades bars since the switch');
+    const bad = await app.inject({ method: 'GET', url: '/migration/status?min_days=-1' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ error: { code: expect.any(String) } });
+    expect(bad.body).toContain('min_days');
   });
 
   it('returns the seed counts per data_source/is_legacy and the last day by hour', async () => {
@@ -156,12 +194,37 @@ describe('GET /migration/status', () => {
       min_new_bars: true,
       one_screener_alive: false,
       no_screener_errors_last_hour: false,
+      no_screener_errors_since_switch: false,
     });
     expect(body.passed).toBe(false);
     const errors = body.criteria.find((c) => c.id === 'no_screener_errors_last_hour')!;
     expect(errors.details).toMatchObject({
       errors: [{ instance_id: 'live', last_error: 'gateway closed the session' }],
     });
+    const since = body.criteria.find((c) => c.id === 'no_screener_errors_since_switch')!;
+    expect(since).toMatchObject({
+      value: 1,
+      details: { errors: [{ instance_id: 'live', last_error: 'gateway closed the session' }] },
+    });
+  });
+
+  it('keeps counting an error after the last hour: cumulative since the switch', async () => {
+    await heartbeat('second', {});
+    await db
+      .updateTable('screener_instances')
+      .set({ stopped_at: new Date() })
+      .where('instance_id', '=', 'second')
+      .execute();
+    await heartbeat('live', { last_error: 'gateway closed the session', minutesAgo: 26 * 60 });
+    await db
+      .updateTable('screener_instances')
+      .set({ errors: 4 })
+      .where('instance_id', '=', 'live')
+      .execute();
+    const { body, pass } = await status();
+    expect(pass.no_screener_errors_last_hour).toBe(true);
+    expect(pass.no_screener_errors_since_switch).toBe(false);
+    expect(body.criteria.find((c) => c.id === 'no_screener_errors_since_switch')!.value).toBe(4);
   });
 });
 
