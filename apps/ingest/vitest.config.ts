@@ -41,6 +41,8 @@ export default defineConfig({
     // Files share the Discord receiver; one at a time keeps its log attributable (2-core machine).
     fileParallelism: false,
     testTimeout: 120_000,
+    // The Worker logs one JSON line per decision; keep test output to its warnings and errors.
+    onConsoleLog: (log) => !log.startsWith('{"level":"info"'),
     hookTimeout: 60_000,
     projects: [
       project(

@@ -2,7 +2,8 @@ import { ConfigError, type RawEnv, readEnv } from './env.js';
 import { errorResponse, HttpError } from './http/errors.js';
 import { CoordinatorClient } from './ingest/coordinator-client.js';
 import { VersionGate } from './ingest/version-gate.js';
-import { KvStore } from './kv/kv-store.js';
+import { KvRateLimitError, KvStore } from './kv/kv-store.js';
+import { errorText, logEvent } from './log.js';
 import { Router } from './router.js';
 import { registerAll } from './routes/all.js';
 import { registerHealth } from './routes/health.js';
@@ -56,21 +57,23 @@ function toErrorResponse(error: unknown, request: Request, url: URL): Response {
   if (error instanceof ConfigError) {
     return errorResponse(new HttpError(500, error.code, error.message, error.details));
   }
+  if (error instanceof KvRateLimitError) {
+    return errorResponse(
+      new HttpError(503, error.code, 'KV is rate-limiting this key; try again in a second', {
+        key: error.key,
+      }),
+    );
+  }
+  // Unexpected: the log has the error, the answer nothing of it.
   return errorResponse(new HttpError(500, 'internal', 'internal error'));
 }
 
+/** Logs a failed request by method and path: never the query string, which holds the key. */
 function logError(error: unknown, request: Request, url: URL): void {
-  const cause =
-    error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
-  console.error(
-    JSON.stringify({
-      level: 'error',
-      msg: 'request failed',
-      method: request.method,
-      path: url.pathname,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      code: (error as { code?: unknown }).code,
-      cause,
-    }),
-  );
+  logEvent('error', 'request_failed', {
+    method: request.method,
+    path: url.pathname,
+    error: errorText(error),
+    code: (error as { code?: unknown } | null)?.code,
+  });
 }

@@ -6,6 +6,7 @@ import {
 } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import type { WebhookPayloadInput } from '@timed/schema';
+import { vi } from 'vitest';
 import type { CoordinatorStatus } from '../src/coordinator/types.js';
 import worker from '../src/index.js';
 import { COORDINATOR_NAME } from '../src/ingest/coordinator-client.js';
@@ -233,6 +234,16 @@ export async function clearReceived(): Promise<void> {
   await (await fetch(`${receiverBase()}/received`, { method: 'DELETE' })).arrayBuffer();
 }
 
+/** Makes the receiver hold the next `n` notices open without ever answering. */
+export async function hangNextNotices(n: number): Promise<void> {
+  await (
+    await fetch(`${receiverBase()}/control`, {
+      method: 'POST',
+      body: JSON.stringify({ hangNext: n }),
+    })
+  ).arrayBuffer();
+}
+
 /** Makes the receiver answer the next `n` notices with an error status. */
 export async function failNextNotices(n: number, statusCode = 500): Promise<void> {
   await (
@@ -241,4 +252,42 @@ export async function failNextNotices(n: number, statusCode = 500): Promise<void
       body: JSON.stringify({ failNext: n, status: statusCode }),
     })
   ).arrayBuffer();
+}
+
+/** One JSON line the Worker or the coordinator logged. */
+export interface LogLine {
+  level: string;
+  event: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Captures what the Worker and the coordinator write to the console (both run in this workerd
+ * isolate): every raw line, and the JSON ones parsed. `restore()` puts the console back.
+ */
+export function captureLogs() {
+  const raw: string[] = [];
+  const spies = (['log', 'info', 'warn', 'error'] as const).map((method) =>
+    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+      raw.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+    }),
+  );
+  const events = (): LogLine[] =>
+    raw.flatMap((line) => {
+      try {
+        const value = JSON.parse(line) as LogLine;
+        return typeof value?.event === 'string' ? [value] : [];
+      } catch {
+        return [];
+      }
+    });
+  return {
+    raw,
+    events,
+    /** The parsed lines of one event. */
+    of: (event: string) => events().filter((e) => e.event === event),
+    restore: () => {
+      for (const spy of spies) spy.mockRestore();
+    },
+  };
 }

@@ -1,10 +1,11 @@
 import { parseSemver } from '@timed/schema';
 import { KEYS } from '../kv/keys.js';
 import { KvStore } from '../kv/kv-store.js';
+import { errorText, logEvent } from '../log.js';
 import type { CoordinatorStore } from './coordinator-store.js';
 import { type FlushState, initialFlushState } from './index-flusher.js';
 import type { PurgeJob } from './purge-job.js';
-import type { CoordinatorStatus, MigrationSummary } from './types.js';
+import type { CoordinatorStatus, MigrationSummary, VersionChange } from './types.js';
 
 /** Everything the coordinator keeps besides the ticker tables, stored as one JSON row. */
 export interface PersistedState {
@@ -20,6 +21,11 @@ export interface PersistedState {
   /** When the index was last emptied: notes of writes from before then are not indexed. */
   indexClearedAt: number;
   flush: FlushState;
+  /** After a skip: the oldest version whose data is still kept as current (see GateState). */
+  keepFrom: string | null;
+  /** The last hand-set `timed:data_version` handled, so a stale read of it is not re-applied. */
+  kvSeen: string | null;
+  lastVersionChange: VersionChange | null;
 }
 
 /** The last finished purge (manual or migration). */
@@ -47,7 +53,15 @@ export async function loadCoordinatorState(
   kvNamespace: KVNamespace,
 ): Promise<PersistedState> {
   const saved = store.getMeta<PersistedState>(STATE_KEY);
-  if (saved) return saved;
+  // Rows written before skip/rollback existed lack their fields.
+  if (saved) {
+    return {
+      ...saved,
+      keepFrom: saved.keepFrom ?? null,
+      kvSeen: saved.kvSeen ?? null,
+      lastVersionChange: saved.lastVersionChange ?? null,
+    };
+  }
   const state: PersistedState = {
     version: null,
     job: null,
@@ -60,6 +74,9 @@ export async function loadCoordinatorState(
     lastPurge: null,
     indexClearedAt: 0,
     flush: initialFlushState(),
+    keepFrom: null,
+    kvSeen: null,
+    lastVersionChange: null,
   };
   const kv = new KvStore(kvNamespace, 'coordinator-bootstrap');
   try {
@@ -69,18 +86,14 @@ export async function loadCoordinatorState(
     ]);
     const v = version.value?.trim();
     if (v && parseSemver(v)) state.version = v;
+    // Adopted here already: a later (possibly stale) read of the same value is not a new skip.
+    if (v) state.kvSeen = v;
     if (Array.isArray(index.value)) {
       const now = Date.now();
       for (const t of index.value) if (typeof t === 'string' && t) store.addTicker(t, now);
     }
   } catch (error) {
-    console.error(
-      JSON.stringify({
-        level: 'error',
-        msg: 'coordinator bootstrap read failed',
-        error: String(error),
-      }),
-    );
+    logEvent('error', 'coordinator_bootstrap_failed', { error: errorText(error) });
   }
   saveCoordinatorState(store, state);
   return state;

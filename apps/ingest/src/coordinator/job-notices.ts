@@ -20,6 +20,7 @@ export async function sendJobNotices(
         startedAt: m.startedAt,
         completedAt,
       }),
+      { notice: 'migration', from: m.from, to: m.to, archiveKey: m.archiveKey },
     );
   }
   if (job.reason === 'manual') {
@@ -31,6 +32,7 @@ export async function sendJobNotices(
         deletedKeys: job.deletedKeys,
         completedAt,
       }),
+      { notice: 'purge', version },
     );
   }
 }

@@ -17,9 +17,11 @@ export interface MigrationRecord {
 export interface PurgeJob {
   /** Changes whenever the job restarts; a slice that sees a new epoch stops. */
   epoch: number;
-  reason: 'migration' | 'manual';
+  reason: 'migration' | 'manual' | 'rollback';
   /** Values tagged with this version or newer are kept (a migration's target); null = delete all. */
   keepVersion: string | null;
+  /** A rollback's target: only values tagged newer than it are deleted (untagged ones stay). */
+  dropAbove?: string;
   startedAt: number;
   /** Not before this time (lets isolates' cached versions expire first). */
   runAfter: number;
@@ -41,14 +43,18 @@ const DELETE_CONCURRENCY = 50;
 /** True when a listed key must go: not written since the purge began and not of the kept version. */
 export function shouldDelete(
   key: ListedKey,
-  job: Pick<PurgeJob, 'keepVersion'>,
+  job: Pick<PurgeJob, 'keepVersion' | 'dropAbove'>,
   isProtected: (ticker: string) => boolean,
 ): boolean {
   const ticker = tickerOfKey(key.name);
   if (ticker === undefined || isProtected(ticker)) return false;
-  if (job.keepVersion === null) return true;
   const v = key.meta?.v;
-  return !(v && parseSemver(v) && compareSemver(v, job.keepVersion) >= 0);
+  const version = v !== undefined && parseSemver(v) ? v : undefined;
+  if (job.dropAbove !== undefined) {
+    return version !== undefined && compareSemver(version, job.dropAbove) > 0;
+  }
+  if (job.keepVersion === null) return true;
+  return !(version !== undefined && compareSemver(version, job.keepVersion) >= 0);
 }
 
 /** Public view of a job. */
@@ -56,6 +62,7 @@ export function progressOf(job: PurgeJob): PurgeProgress {
   return {
     reason: job.reason,
     keepVersion: job.keepVersion,
+    dropAbove: job.dropAbove ?? null,
     startedAt: job.startedAt,
     runAfter: job.runAfter,
     prefix: TICKER_PREFIXES[job.phase] ?? null,

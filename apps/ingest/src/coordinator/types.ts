@@ -4,8 +4,13 @@ export interface GateState {
   stored: string | null;
   /** E: CURRENT_DATA_VERSION as the coordinator sees it. */
   expected: string;
-  /** True while a purge (migration or manual) is running: every write must be admitted. */
+  /** True while a purge (migration, manual or rollback) is running: every write must be admitted. */
   purging: boolean;
+  /**
+   * After a skipped migration: the oldest data version still kept as the current model (its
+   * values are served and its trails continued); null when only S (and its patches) counts.
+   */
+  keepFrom: string | null;
 }
 
 /** What to do with one payload, decided by the coordinator. */
@@ -43,8 +48,10 @@ export interface ArchiveRecord {
 
 /** Progress of a running purge, for health and tests. */
 export interface PurgeProgress {
-  reason: 'migration' | 'manual';
+  reason: 'migration' | 'manual' | 'rollback';
   keepVersion: string | null;
+  /** A rollback's target: values tagged newer than it are deleted. */
+  dropAbove: string | null;
   startedAt: number;
   runAfter: number;
   prefix: string | null;
@@ -75,7 +82,43 @@ export interface CoordinatorStatus {
   mismatch: { version: string; ticker: string; count: number; lastSeenMs: number } | null;
   migrations: number;
   lastMigration: MigrationSummary | null;
+  keepFrom: string | null;
+  lastVersionChange: VersionChange | null;
 }
+
+/** An operator's change of S: a skip or rollback, or a hand-set KV value that was refused. */
+export interface VersionChange {
+  kind: 'initialize' | 'skip' | 'migrate' | 'rollback' | 'refused';
+  /** `kv`: a hand-set `timed:data_version`; `route`: `POST /timed/version`. */
+  via: 'kv' | 'route';
+  from: string | null;
+  to: string;
+  purge: boolean;
+  archiveKey?: string;
+  /** Why a hand-set value was not adopted. */
+  reason?: string;
+  atMs: number;
+}
+
+/** What `POST /timed/version` asks for (validated by the route). */
+export interface VersionRequest {
+  version: string;
+  purge?: boolean;
+  rollback?: boolean;
+}
+
+/** The coordinator's answer to `POST /timed/version`: done, or refused with an HTTP error. */
+export type VersionChangeResult =
+  | {
+      ok: true;
+      action: 'unchanged' | VersionChange['kind'];
+      from: string | null;
+      to: string;
+      purge: boolean;
+      archiveKey?: string;
+      state: GateState;
+    }
+  | { ok: false; status: 409 | 503; code: string; message: string; details?: unknown };
 
 /** Answer of a manual purge. */
 export interface PurgeResult {

@@ -4,6 +4,8 @@ import type {
   GateState,
   IngestNote,
   PurgeResult,
+  VersionChangeResult,
+  VersionRequest,
 } from '../coordinator/types.js';
 import type { VersionCoordinator } from '../coordinator/version-coordinator.js';
 import { HttpError } from '../http/errors.js';
@@ -59,6 +61,14 @@ export class CoordinatorClient {
   /** Starts a manual purge. */
   purgeAll(): Promise<PurgeResult> {
     return this.call('purgeAll', async () => (await this.stub.purgeAll()) as PurgeResult);
+  }
+
+  /** An operator's skip, migration or rollback (`POST /timed/version`). */
+  changeVersion(req: VersionRequest): Promise<VersionChangeResult> {
+    return this.call(
+      'changeVersion',
+      async () => (await this.stub.changeVersion(req)) as VersionChangeResult,
+    );
   }
 
   /** What health and version report. */

@@ -1,4 +1,5 @@
 import type { IngestNote } from '../coordinator/types.js';
+import { errorText, logEvent } from '../log.js';
 import type { CoordinatorClient } from './coordinator-client.js';
 import type { VersionGate } from './version-gate.js';
 
@@ -45,14 +46,10 @@ async function drain(coordinator: CoordinatorClient, gate: VersionGate): Promise
       try {
         gate.remember(await coordinator.recordIngests(batch), askedAt);
       } catch (error) {
-        console.error(
-          JSON.stringify({
-            level: 'error',
-            msg: 'recording ingests failed',
-            notes: batch.length,
-            error: String(error),
-          }),
-        );
+        logEvent('error', 'recording_ingests_failed', {
+          notes: batch.length,
+          error: errorText(error),
+        });
       }
     }
   } finally {

@@ -1,4 +1,4 @@
-import { isPatchOnlyChange, type WebhookPayload } from '@timed/schema';
+import { compareSemver, isPatchOnlyChange, parseSemver, type WebhookPayload } from '@timed/schema';
 import { KEYS, type ValueMeta } from '../kv/keys.js';
 import type { KvStore } from '../kv/kv-store.js';
 import { lastState, placeInTrail, readTrail, type TrailPoint, toTrailPoint } from './trail.js';
@@ -33,6 +33,24 @@ export interface StoreInput {
   fresh: boolean;
   receivedAt: number;
   trailLength: number;
+  /** After a skipped migration: trails tagged with this version or newer are continued too. */
+  keepFrom?: string | null;
+}
+
+/** True when a trail tagged `trailVersion` is continued by a payload of `version`. */
+export function continuesTrail(
+  trailVersion: string,
+  version: string,
+  keepFrom: string | null | undefined,
+): boolean {
+  if (isPatchOnlyChange(trailVersion, version)) return true;
+  // A skip kept the older model's data as current: its trails go on under the new version.
+  return (
+    keepFrom != null &&
+    parseSemver(trailVersion) !== undefined &&
+    compareSemver(trailVersion, keepFrom) >= 0 &&
+    compareSemver(trailVersion, version) <= 0
+  );
 }
 
 /**
@@ -48,8 +66,10 @@ export async function storePayload(kv: KvStore, input: StoreInput): Promise<Stor
   let trail: TrailPoint[] = [];
   if (!fresh) {
     const stored = await kv.getJson<unknown>(KEYS.trail(ticker));
-    // A trail of another scoring model (different MAJOR.MINOR) is not continued.
-    if (stored.meta && isPatchOnlyChange(stored.meta.v, version)) trail = readTrail(stored.value);
+    // A trail of another scoring model (different MAJOR.MINOR) is not continued, unless skipped.
+    if (stored.meta && continuesTrail(stored.meta.v, version, input.keepFrom)) {
+      trail = readTrail(stored.value);
+    }
   }
   const previous = lastState(trail);
   const point = toTrailPoint(payload, receivedAt);

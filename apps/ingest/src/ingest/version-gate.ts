@@ -27,6 +27,10 @@ export type GateDecision =
       migration?: AdmitResult['migration'];
       /** True when the coordinator was asked (false: decided from the isolate's cache). */
       admitted: boolean;
+      /** S as the decision saw it. */
+      stored: string | null;
+      /** After a skip: the oldest version whose trails are continued (GateState.keepFrom). */
+      keepFrom: string | null;
     }
   | { kind: 'stale'; stored: string };
 
@@ -59,10 +63,11 @@ export class VersionGate {
       const byStored = compareSemver(incoming, known.stored);
       if (byStored < 0) return { kind: 'stale', stored: known.stored };
       if (!known.purging) {
-        if (byStored === 0)
-          return { kind: 'write', action: 'ingest', fresh: false, admitted: false };
+        const cachedWrite = { fresh: false, admitted: false, stored: known.stored } as const;
+        const keepFrom = known.keepFrom ?? null;
+        if (byStored === 0) return { kind: 'write', action: 'ingest', ...cachedWrite, keepFrom };
         if (compareSemver(incoming, known.expected) !== 0) {
-          return { kind: 'write', action: 'mismatch', fresh: false, admitted: false };
+          return { kind: 'write', action: 'mismatch', ...cachedWrite, keepFrom };
         }
       }
     }
@@ -74,6 +79,8 @@ export class VersionGate {
       action: result.action,
       fresh: result.fresh,
       admitted: true,
+      stored: result.state.stored,
+      keepFrom: result.state.keepFrom ?? null,
       ...(result.migration ? { migration: result.migration } : {}),
     };
   }

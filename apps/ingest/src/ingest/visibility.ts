@@ -1,8 +1,8 @@
 import { compareSemver, isPatchOnlyChange, parseSemver } from '@timed/schema';
 
 /**
- * True when a value tagged `valueVersion` belongs to the current scoring model S: same or newer
- * version, or a patch of it. Values of an older model are waiting for a purge and are not served.
+ * True when a value tagged `valueVersion` belongs to the current scoring model S (or, after a
+ * skip, the oldest version kept, GateState.keepFrom): same or newer version, or a patch of it. Values of an older model are waiting for a purge and are not served.
  * Untagged values (written by the pre-versioning Worker) are served as they are.
  */
 export function isCurrentModel(valueVersion: string | undefined, stored: string | null): boolean {

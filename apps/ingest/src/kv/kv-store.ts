@@ -1,3 +1,4 @@
+import { logEvent } from '../log.js';
 import { asValueMeta, type ValueMeta } from './keys.js';
 
 /** One KV operation as seen by an observer. */
@@ -44,6 +45,18 @@ export class KvBudgetError extends Error {
     readonly budget: number,
   ) {
     super(`KV operation budget of ${budget} exceeded in ${scope}`);
+  }
+}
+
+/** KV answered 429 to a write and to its retry a second later. */
+export class KvRateLimitError extends Error {
+  override readonly name = 'KvRateLimitError';
+  readonly code = 'kv_rate_limited';
+  constructor(
+    readonly key: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`KV refused the write to ${key} twice (429 Too Many Requests)`, options);
   }
 }
 
@@ -132,8 +145,14 @@ export class KvStore {
       await put();
     } catch (error) {
       if (!isRateLimited(error)) throw error;
-      await sleep(this.options.retryDelayMs ?? 1_050);
-      await put();
+      const retryInMs = this.options.retryDelayMs ?? 1_050;
+      logEvent('warn', 'kv_rate_limited', { key, scope: this.scope, retryInMs });
+      await sleep(retryInMs);
+      try {
+        await put();
+      } catch (again) {
+        throw isRateLimited(again) ? new KvRateLimitError(key, { cause: again }) : again;
+      }
     }
   }
 

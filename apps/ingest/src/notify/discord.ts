@@ -1,3 +1,5 @@
+import { logEvent } from '../log.js';
+
 /** A Discord webhook message (the subset we send). */
 export interface DiscordMessage {
   username: string;
@@ -86,22 +88,28 @@ export class DiscordNoticeError extends Error {
   }
 }
 
+/** How long a notice may take before it counts as failed. */
+export const DISCORD_TIMEOUT_MS = 5_000;
+
 /**
- * Posts a message to a Discord webhook. Never throws: a failure is logged and returned, because a
- * notice must never fail the work it reports on.
+ * Posts a message to a Discord webhook. Never throws: a failure (error status, network error,
+ * timeout) is logged with `context` (what the notice was about) and returned, because a notice
+ * must never fail the work it reports on. The webhook URL holds a token: it is never logged.
  */
 export async function sendDiscordNotice(
   url: string | undefined,
   message: DiscordMessage,
-  fetcher: typeof fetch = fetch,
+  context: Record<string, unknown> = {},
+  options: { fetcher?: typeof fetch; timeoutMs?: number } = {},
 ): Promise<{ sent: boolean; error?: DiscordNoticeError }> {
   if (!url) return { sent: false };
+  const timeoutMs = options.timeoutMs ?? DISCORD_TIMEOUT_MS;
   try {
-    const res = await fetcher(url, {
+    const res = await (options.fetcher ?? fetch)(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(message),
-      signal: AbortSignal.timeout(5_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     // Drain the body so the connection is released.
     await res.arrayBuffer().catch(() => undefined);
@@ -112,15 +120,15 @@ export async function sendDiscordNotice(
       cause instanceof DiscordNoticeError
         ? cause
         : new DiscordNoticeError('Discord webhook request failed', undefined, { cause });
-    console.error(
-      JSON.stringify({
-        level: 'error',
-        msg: 'discord notice failed',
-        code: error.code,
-        status: error.status,
-        cause: cause instanceof Error ? cause.message : String(cause),
-      }),
-    );
+    const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
+    logEvent('error', 'discord_notice_failed', {
+      ...context,
+      code: error.code,
+      status: error.status ?? null,
+      timedOut,
+      ...(timedOut ? { timeoutMs } : {}),
+      cause: (cause instanceof Error ? cause.message : String(cause)).replaceAll(url, '<webhook>'),
+    });
     return { sent: false, error };
   }
 }

@@ -40,7 +40,12 @@ export function registerAll(router: Router): void {
       const values = await c.kv.getManyJson<unknown>(chunk.map(KEYS.latest));
       for (const ticker of chunk) {
         const hit = values.get(KEYS.latest(ticker));
-        if (!hit || hit.value === null || !isCurrentModel(hit.meta?.v, state.stored)) continue;
+        if (
+          !hit ||
+          hit.value === null ||
+          !isCurrentModel(hit.meta?.v, state.keepFrom ?? state.stored)
+        )
+          continue;
         data.push({ ticker, version: hit.meta?.v ?? null, data: hit.value });
       }
     }

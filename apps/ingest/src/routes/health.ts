@@ -19,6 +19,9 @@ export function registerHealth(router: Router): void {
       staleRejected: s.staleRejected,
       purge: s.purge,
       lastMigration: s.lastMigration,
+      // Data of this version or newer is kept as current after a skip (null: only S's model).
+      keptFrom: s.keepFrom,
+      lastVersionChange: s.lastVersionChange,
     });
   });
 }

@@ -4,6 +4,7 @@ import { parseJsonBody, readBodyText } from '../http/body.js';
 import { HttpError, json } from '../http/errors.js';
 import { noteIngest } from '../ingest/ingest-notes.js';
 import { storePayload } from '../ingest/store-payload.js';
+import { logEvent } from '../log.js';
 import type { Router } from '../router.js';
 
 /** `POST /timed/ingest?key=KEY`: one TradingView alert. */
@@ -23,6 +24,12 @@ export function registerIngest(router: Router): void {
     const receivedAt = Date.now();
 
     if (decision.kind === 'stale') {
+      logEvent('info', 'stale_refused', {
+        ticker: payload.ticker,
+        version,
+        stored: decision.stored,
+        expected: c.env.expectedVersion,
+      });
       noteIngest(
         { kind: 'stale', ticker: payload.ticker, version, atMs: receivedAt },
         c.coordinator,
@@ -43,6 +50,18 @@ export function registerIngest(router: Router): void {
       fresh: decision.fresh,
       receivedAt,
       trailLength: c.env.trailLength,
+      keepFrom: decision.keepFrom,
+    });
+    logEvent('info', 'ingest', {
+      ticker: payload.ticker,
+      version,
+      stored: decision.stored,
+      expected: c.env.expectedVersion,
+      action: decision.action,
+      admitted: decision.admitted,
+      duplicate: outcome.duplicate,
+      late: outcome.late,
+      ...(decision.migration ? { migration: decision.migration } : {}),
     });
     // Index membership and last-ingest time are kept by the coordinator, off the response path.
     noteIngest(

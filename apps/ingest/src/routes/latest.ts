@@ -20,7 +20,7 @@ export function registerLatest(router: Router): void {
       c.gate.current(),
       c.kv.getJson<unknown>(KEYS.latest(ticker)),
     ]);
-    if (stored.value === null || !isCurrentModel(stored.meta?.v, state.stored)) {
+    if (stored.value === null || !isCurrentModel(stored.meta?.v, state.keepFrom ?? state.stored)) {
       throw new HttpError(404, 'not_found', `no current data for ${ticker}`, {
         ticker,
         storedVersion: state.stored,
