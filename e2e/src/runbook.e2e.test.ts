@@ -6,7 +6,7 @@ import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, findMigrationsDir, freePort, migrate } from '@timed/db';
-import { type LocalGateway, startLocalGateway, tradesSource } from '@timed/dbn';
+import { type LocalGateway, startLocalGateway, tradesSource } from '@timed/dbn/gateway';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { API, type App, eventually, SCREENER, spawnApp, timedDb } from './processes.js';
@@ -27,6 +27,9 @@ const SYMBOL = session.instruments[0]!.symbol;
 const sessionStartMs = Number(session.start / 1_000_000n);
 const LEGACY_SYMBOLS = 20;
 const LEGACY_SHIFT_MS = 2 * 3_600_000;
+// The trades data here is an hour old, not the seed's 3+ days: the cleanup gates run for real with
+// the days criterion at 0 (every other criterion as the seed has it).
+const GATES = { TIMED_CLEANUP_MIN_DAYS: '0' };
 
 let url: string;
 let apiBase: string;
@@ -149,7 +152,7 @@ describe("the seed's migration runbook, checked through the API", () => {
     });
     const status = await eventually(
       async () => {
-        const body = (await (await fetch(`${apiBase}/migration/status`)).json()) as {
+        const body = (await (await fetch(`${apiBase}/migration/status?min_days=0`)).json()) as {
           passed: boolean;
           criteria: Array<{ id: string; pass: boolean }>;
         };
@@ -164,18 +167,20 @@ describe("the seed's migration runbook, checked through the API", () => {
       ['coverage_per_hour', true],
       ['one_screener_alive', true],
       ['no_screener_errors_last_hour', true],
+      ['days_of_new_data', true],
+      ['no_screener_errors_since_switch', true],
     ]);
   });
 
   it('Option A: soft-delete hides legacy bars even with include_legacy; restore brings them back', async () => {
-    expect((await timedDb(url, ['legacy', 'soft-delete', '--yes'])).code).toBe(0);
+    expect((await timedDb(url, ['legacy', 'soft-delete', '--yes'], GATES)).code).toBe(0);
     expect(await legacyCount()).toBe(0);
     expect((await timedDb(url, ['legacy', 'restore', '--yes'])).code).toBe(0);
     expect(await legacyCount()).toBe(60);
   });
 
   it('Option B: archive moves legacy bars out of the API; unarchive puts them back', async () => {
-    expect((await timedDb(url, ['legacy', 'archive', '--yes'])).stdout).toMatch(
+    expect((await timedDb(url, ['legacy', 'archive', '--yes'], GATES)).stdout).toMatch(
       /archived \d+ legacy bar/,
     );
     expect(await legacyCount()).toBe(0);
@@ -185,7 +190,10 @@ describe("the seed's migration runbook, checked through the API", () => {
 
   it('Option C: delete backs up then removes legacy bars; trades bars stay', async () => {
     const before = (await bars()).bars.length;
-    const r = await timedDb(url, ['legacy', 'delete', '--yes'], { TIMED_BACKUP_DIR: work });
+    const r = await timedDb(url, ['legacy', 'delete', '--yes'], {
+      ...GATES,
+      TIMED_BACKUP_DIR: work,
+    });
     expect(r.code).toBe(0);
     const backup = /backup: (\S+\.csv)/.exec(r.stdout)?.[1];
     expect(backup && existsSync(backup)).toBe(true);
