@@ -1,22 +1,23 @@
-import { type DbnRecord, type RecordBatch, RType, UNDEF_PRICE } from '@timed/dbn';
+import {
+  type DbnRecord,
+  Mbp1Layout,
+  type RecordBatch,
+  RecordHeaderLayout,
+  RType,
+  systemCodeAt,
+  TradeLayout,
+  UNDEF_PRICE,
+} from '@timed/dbn';
 import type { AggregatorStats, BarAggregatorOptions } from './aggregator-options.js';
 import type { BarSource } from './bar-source.js';
 import { ClosedBars } from './closed-bars.js';
 import { MinuteClock, NO_MINUTE, Placement } from './minute-clock.js';
 import { SCAN_PIECE, ScanInt, type TradeScanner } from './scan/trade-scan.js';
 import { SlotTable } from './slot-table.js';
-import { movesClock, systemCodeAt, systemCodeOfText } from './system-code.js';
+import { movesClock, systemCodeOf } from './system-code.js';
 
 export type { AggregatorStats, BarAggregatorOptions, BarSource };
 
-/** Byte offsets in a TradeMsg / Mbp1Msg (DBN v1-v3; both share the first 48 bytes). */
-const INSTRUMENT_ID = 4;
-const TS_EVENT = 8;
-const PRICE = 16;
-const SIZE = 24;
-const TS_RECV = 32;
-const BID_PX_00 = 48;
-const ASK_PX_00 = 56;
 /** UNDEF_PRICE's high and low u32 words. */
 const UNDEF_HI = 0x7fffffff;
 const UNDEF_LO = 0xffffffff;
@@ -125,8 +126,7 @@ export class BarAggregator {
     } else if (r.kind === 'SymbolMappingMsg') {
       this.slots.mappingChanged();
     } else if (r.kind === 'SystemMsg') {
-      const code = r.code !== undefined && r.code !== 255 ? r.code : systemCodeOfText(r.msg);
-      if (!movesClock(code)) return;
+      if (!movesClock(systemCodeOf(r))) return;
       this.clock.eventTime.splitBig(r.ts_event);
       this.advanceTo(this.clock.eventTime.minute, this.clock.eventTime.offset);
     }
@@ -230,36 +230,34 @@ export class BarAggregator {
   /** A TradeMsg at byte `o` of `v`. */
   private tradeAt(v: DataView, o: number): void {
     this.stats.records++;
-    if (!this.placeByRecvTime(v.getUint32(o + TS_RECV + 4, true), v.getUint32(o + TS_RECV, true)))
-      return;
-    const priceLo = v.getUint32(o + PRICE, true);
-    const priceHi = v.getInt32(o + PRICE + 4, true);
+    if (!this.placeByRecvTimeAt(v, o)) return;
+    const priceLo = v.getUint32(o + TradeLayout.price, true);
+    const priceHi = v.getInt32(o + TradeLayout.price + 4, true);
     if (priceHi === UNDEF_HI && priceLo === UNDEF_LO) {
       this.stats.undefinedPrice++;
       return;
     }
     this.add(
-      v.getUint32(o + INSTRUMENT_ID, true),
+      v.getUint32(o + RecordHeaderLayout.instrumentId, true),
       priceHi * TWO32 + priceLo,
-      v.getUint32(o + SIZE, true),
+      v.getUint32(o + TradeLayout.size, true),
     );
   }
 
   /** An Mbp1Msg at byte `o` of `v`. */
   private quoteAt(v: DataView, o: number): void {
     this.stats.records++;
-    if (!this.placeByRecvTime(v.getUint32(o + TS_RECV + 4, true), v.getUint32(o + TS_RECV, true)))
-      return;
-    const bidLo = v.getUint32(o + BID_PX_00, true);
-    const bidHi = v.getInt32(o + BID_PX_00 + 4, true);
-    const askLo = v.getUint32(o + ASK_PX_00, true);
-    const askHi = v.getInt32(o + ASK_PX_00 + 4, true);
+    if (!this.placeByRecvTimeAt(v, o)) return;
+    const bidLo = v.getUint32(o + Mbp1Layout.bidPx, true);
+    const bidHi = v.getInt32(o + Mbp1Layout.bidPx + 4, true);
+    const askLo = v.getUint32(o + Mbp1Layout.askPx, true);
+    const askHi = v.getInt32(o + Mbp1Layout.askPx + 4, true);
     if ((bidHi === UNDEF_HI && bidLo === UNDEF_LO) || (askHi === UNDEF_HI && askLo === UNDEF_LO)) {
       this.stats.undefinedSide++;
       return;
     }
     this.addQuote(
-      v.getUint32(o + INSTRUMENT_ID, true),
+      v.getUint32(o + RecordHeaderLayout.instrumentId, true),
       bidHi * TWO32 + bidLo,
       askHi * TWO32 + askLo,
     );
@@ -269,7 +267,8 @@ export class BarAggregator {
   private systemAt(bytes: Uint8Array, v: DataView, o: number, size: number): void {
     if (!movesClock(systemCodeAt(bytes, o, size))) return;
     const event = this.clock.eventTime;
-    event.split(v.getUint32(o + TS_EVENT + 4, true), v.getUint32(o + TS_EVENT, true));
+    const tsEvent = o + RecordHeaderLayout.tsEvent;
+    event.split(v.getUint32(tsEvent + 4, true), v.getUint32(tsEvent, true));
     this.advanceTo(event.minute, event.offset);
   }
 
@@ -284,6 +283,12 @@ export class BarAggregator {
     }
     // bid + ask is twice the mid in 1e-9 units: exact, halved when formatted.
     this.add(id, bid + ask, 0);
+  }
+
+  /** Places the TradeMsg or Mbp1Msg at byte `o` by its ts_recv (same offset in both). */
+  private placeByRecvTimeAt(v: DataView, o: number): boolean {
+    const tsRecv = o + TradeLayout.tsRecv;
+    return this.placeByRecvTime(v.getUint32(tsRecv + 4, true), v.getUint32(tsRecv, true));
   }
 
   /** Places a record by its ts_recv (two u32 words); false when it must be dropped. */

@@ -1,26 +1,17 @@
-import { SystemCode } from '@timed/dbn';
+import { SystemCode, type SystemMsg } from '@timed/dbn';
 
-/** Code of the SystemMsg of `size` bytes at `o` in `bytes` (v2+: its code byte; else its text). */
-export function systemCodeAt(bytes: Uint8Array, o: number, size: number): number {
-  if (size >= 320) {
-    const code = bytes[o + 319]!;
-    if (code !== SystemCode.UNSET) return code;
-  }
-  // v1 records (or code unset): the reference implementation compares the text.
-  const start = o + 16;
-  let end = start;
-  while (end < start + 32 && bytes[end] !== 0) end++;
-  return systemCodeOfText(String.fromCharCode(...bytes.subarray(start, end)));
-}
-
-/** Code of a SystemMsg's text (v1 records carry no code). */
-export function systemCodeOfText(text: string): number {
-  if (text === 'Heartbeat') return SystemCode.HEARTBEAT;
-  if (text.startsWith('End of interval ')) return SystemCode.END_OF_INTERVAL;
+/**
+ * Code of a decoded SystemMsg: its code when set (v2+), else read from its text as the reference
+ * implementation does for v1 records. (Raw records: @timed/dbn's systemCodeAt.)
+ */
+export function systemCodeOf(r: SystemMsg): number {
+  if (r.code !== undefined && r.code !== SystemCode.UNSET) return r.code;
+  if (r.msg === 'Heartbeat') return SystemCode.HEARTBEAT;
+  if (r.msg.startsWith('End of interval ')) return SystemCode.END_OF_INTERVAL;
   return SystemCode.UNSET;
 }
 
-/** True for the codes that move the stream clock. */
+/** True for the codes that move the stream clock: heartbeats and end-of-interval messages. */
 export function movesClock(code: number): boolean {
   return code === SystemCode.HEARTBEAT || code === SystemCode.END_OF_INTERVAL;
 }
