@@ -11,10 +11,14 @@ import { validatorCompiler } from 'fastify-type-provider-zod';
 import { BarsPageCache } from './bars-cache.js';
 import { installErrorHandling } from './errors.js';
 import { openApiTransform } from './json-schema.js';
+import type { LiveHub } from './live-hub.js';
 import { registerBars } from './routes/bars.js';
 import { registerDashboard } from './routes/dashboard.js';
 import { registerHealth } from './routes/health.js';
+import { registerLeaderboard } from './routes/leaderboard.js';
+import { registerLive } from './routes/live.js';
 import { registerMigrationStatus } from './routes/migration-status.js';
+import { registerStream } from './routes/stream.js';
 
 /** Collaborators and settings of the API. */
 export interface AppOptions {
@@ -32,6 +36,8 @@ export interface AppOptions {
   retryAfterSeconds?: number;
   /** Micro-cache of identical bar queries, in ms (default 0: off). */
   barsCacheTtlMs?: number;
+  /** Live state (GET /live, /leaderboard, /stream); those routes exist only when given. */
+  live?: LiveHub;
 }
 
 /** Where the built dashboard lives relative to this module, in a bundle or in the sources. */
@@ -96,6 +102,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   registerHealth(app, { db: options.db, retryAfterSeconds });
   registerMigrationStatus(app, { db: options.db });
+  if (options.live) {
+    registerLive(app, { hub: options.live });
+    registerLeaderboard(app, { hub: options.live });
+    registerStream(app, { hub: options.live });
+  }
   await registerDashboard(app, { publicDir: options.publicDir ?? defaultPublicDir() });
   return app;
 }

@@ -35,6 +35,12 @@ export const Env = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1).default(10_000),
   /** Data folder of the embedded Postgres (default <repo>/.data/postgres). */
   EMBEDDED_PG_DIR: z.string().min(1).optional(),
+  /** Base URL of the ingest Worker: leaderboard rows then carry its TradingView state and scores. */
+  TIMED_WORKER_URL: z.string().url({ message: 'must be an http(s) URL' }).optional(),
+  /** Server-Sent Event streams one API process serves at once (GET /stream). */
+  LIVE_MAX_STREAMS: z.coerce.number().int().min(1).default(2_000),
+  /** Symbols one stream may follow. */
+  LIVE_MAX_SYMBOLS_PER_STREAM: z.coerce.number().int().min(1).max(8_000).default(100),
   /** Port of the embedded Postgres (default: a free one). */
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
 });

@@ -4,8 +4,10 @@ import { createDb } from '@timed/db';
 import { type Logger, pino } from 'pino';
 import { buildApp } from './app.js';
 import { corsOrigins, type Env, loadEnv } from './env.js';
+import { LiveHub } from './live-hub.js';
 import { startLocalDatabase } from './local-database.js';
 import { installGracefulShutdown } from './shutdown.js';
+import { WorkerScores } from './worker-scores.js';
 
 async function main(): Promise<void> {
   const env = loadEnv();
@@ -36,10 +38,19 @@ async function serve(
   log: Logger,
   local: { url: string; stop: () => Promise<void> } | undefined,
 ): Promise<void> {
-  const db = createDb(env.DATABASE_URL ?? local!.url, {
-    max: env.DB_POOL_MAX,
-    applicationName: 'timed-api',
+  const url = env.DATABASE_URL ?? local!.url;
+  const db = createDb(url, { max: env.DB_POOL_MAX, applicationName: 'timed-api' });
+  const live = new LiveHub({
+    db,
+    url,
+    maxStreams: env.LIVE_MAX_STREAMS,
+    maxSymbolsPerStream: env.LIVE_MAX_SYMBOLS_PER_STREAM,
+    log,
+    ...(env.TIMED_WORKER_URL
+      ? { workerScores: new WorkerScores({ url: env.TIMED_WORKER_URL }) }
+      : {}),
   });
+  await live.start();
   const app = await buildApp({
     db,
     logger: log,
@@ -48,12 +59,14 @@ async function serve(
     trustProxy: env.TRUST_PROXY,
     retryAfterSeconds: env.RETRY_AFTER_SECONDS,
     barsCacheTtlMs: env.BARS_CACHE_TTL_MS,
+    live,
   });
   installGracefulShutdown({
     log,
     timeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     steps: [
       { name: 'http', run: () => app.close() },
+      { name: 'live', run: () => live.close() },
       { name: 'db-pool', run: () => db.destroy() },
       ...(local ? [{ name: 'embedded-postgres', run: local.stop }] : []),
     ],
@@ -62,6 +75,7 @@ async function serve(
     await app.listen({ port: env.PORT, host: env.HOST });
   } catch (err) {
     await app.close();
+    await live.close();
     await db.destroy();
     throw err;
   }

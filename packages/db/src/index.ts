@@ -33,6 +33,27 @@ export {
   startEmbeddedPostgres,
 } from './embedded-postgres.js';
 export { DbError, type DbErrorCode, InvalidBarError } from './errors.js';
+export { barsBetween, type LiveBar } from './live-bars.js';
+export {
+  type LiveEvent,
+  LiveListener,
+  type LiveListenerOptions,
+  readClosedThrough,
+  readLiveState,
+} from './live-listener.js';
+export {
+  LivePublisher,
+  type LivePublisherOptions,
+  type LivePublisherStats,
+} from './live-publisher.js';
+export {
+  DEFAULT_FEED,
+  LIVE_CHANNEL,
+  type LiveStateRow,
+  type LiveSymbolState,
+  MAX_PAYLOAD_BYTES,
+  pctFromYesterday,
+} from './live-state.js';
 export {
   type LiveEvent,
   LiveListener,

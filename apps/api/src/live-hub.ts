@@ -1,0 +1,348 @@
+import type { ServerResponse } from 'node:http';
+import {
+  barsBetween,
+  type Db,
+  DEFAULT_FEED,
+  type LiveEvent,
+  LiveListener,
+  type LiveStateRow,
+  sql,
+} from '@timed/db';
+import { closedBar, type LivePrice, livePrice, provisionalBar } from './live-format.js';
+import {
+  type LeaderboardBody,
+  type LeaderboardQuery,
+  rankLeaderboard,
+} from './live-leaderboard.js';
+import { SseStream } from './live-stream.js';
+import type { WorkerScores } from './worker-scores.js';
+
+/** Options of LiveHub. */
+export interface LiveHubOptions {
+  db: Db;
+  /** Postgres URL of the hub's own LISTEN connection. */
+  url: string;
+  feed?: string;
+  /** The ingest Worker's scores (TIMED_WORKER_URL); absent = rows carry no state/scores. */
+  workerScores?: WorkerScores;
+  /** Comment heartbeat on every stream (default 15 s). */
+  heartbeatMs?: number;
+  /** Leaderboard events at most this often (default 1 s). */
+  leaderboardIntervalMs?: number;
+  /** Open streams per process (default 2,000). */
+  maxStreams?: number;
+  /** Symbols per stream (default 100). */
+  maxSymbolsPerStream?: number;
+  /** Unsent bytes a stream may hold before its client is dropped (default 1 MiB). */
+  maxBufferBytes?: number;
+  /** Furthest back a resumed stream is sent missed bars (default 24 h). */
+  maxResumeMs?: number;
+  reconnectMinMs?: number;
+  log?: { warn(obj: object, msg: string): void };
+  now?: () => number;
+}
+
+/** Counters for /health and tests. */
+export interface LiveHubStats {
+  streams: number;
+  /** Clients dropped because they did not read (buffer past maxBufferBytes). */
+  droppedClients: number;
+  listenerConnected: boolean;
+  listenerReconnects: number;
+  /** Newest closed minute known (epoch ms), null before the first. */
+  closedThrough: number | null;
+  symbols: number;
+}
+
+const LEADERBOARD_LIMIT = 20;
+
+/**
+ * The API's view of live state: follows the screener's publications (LiveListener), answers
+ * /live and /leaderboard from memory, and fans events out to /stream clients. Closed bars are
+ * always read from price_bars (on each closed-minute doorbell, on a resync and on a resume), so a
+ * lost notification or connection never loses one. Event ids are `<closed mark>:<version>`, the
+ * same on every replica: the closed mark is what a resume starts from.
+ */
+export class LiveHub {
+  readonly maxStreams: number;
+  readonly maxSymbolsPerStream: number;
+  private readonly db: Db;
+  private readonly listener: LiveListener;
+  private readonly rows = new Map<string, LiveStateRow>();
+  private closedThrough: number | null = null;
+  private readonly all = new Set<SseStream>();
+  /** Streams past their resume: live events go to them. */
+  private readonly registered = new Set<SseStream>();
+  private readonly bySymbol = new Map<string, Set<SseStream>>();
+  private readonly leaderboardStreams = new Set<SseStream>();
+  private chain: Promise<void> = Promise.resolve();
+  private dropped = 0;
+  private leaderboardDirty = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly feed: string;
+  private readonly maxBufferBytes: number;
+  private readonly maxResumeMs: number;
+  private readonly now: () => number;
+  private readonly log: LiveHubOptions['log'];
+
+  constructor(private readonly options: LiveHubOptions) {
+    this.db = options.db;
+    this.feed = options.feed ?? DEFAULT_FEED;
+    this.maxStreams = options.maxStreams ?? 2_000;
+    this.maxSymbolsPerStream = options.maxSymbolsPerStream ?? 100;
+    this.maxBufferBytes = options.maxBufferBytes ?? 1 << 20;
+    this.maxResumeMs = options.maxResumeMs ?? 86_400_000;
+    this.now = options.now ?? Date.now;
+    this.log = options.log;
+    this.listener = new LiveListener({
+      url: options.url,
+      feed: this.feed,
+      applicationName: 'timed-api-live',
+      ...(options.reconnectMinMs !== undefined ? { reconnectMinMs: options.reconnectMinMs } : {}),
+      onEvent: (e) => this.onEvent(e),
+    });
+  }
+
+  /** Connects the listener (retried in the background when Postgres is away) and starts timers. */
+  async start(): Promise<void> {
+    const heartbeat = setInterval(() => {
+      for (const s of this.all) s.comment('heartbeat');
+    }, this.options.heartbeatMs ?? 15_000);
+    const leaderboard = setInterval(
+      () => this.sendLeaderboards(),
+      this.options.leaderboardIntervalMs ?? 1_000,
+    );
+    heartbeat.unref();
+    leaderboard.unref();
+    this.timers.push(heartbeat, leaderboard);
+    await this.listener.start();
+  }
+
+  /** Ends every stream (clients reconnect elsewhere or later with Last-Event-ID). */
+  endStreams(): void {
+    for (const s of [...this.all]) s.end();
+  }
+
+  /** Ends streams, stops timers and the listener. */
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.endStreams();
+    await this.listener.close();
+    await this.chain;
+  }
+
+  get stats(): LiveHubStats {
+    return {
+      streams: this.all.size,
+      droppedClients: this.dropped,
+      listenerConnected: this.listener.connected,
+      listenerReconnects: this.listener.reconnects,
+      closedThrough: this.closedThrough,
+      symbols: this.rows.size,
+    };
+  }
+
+  /** Backend pid of the LISTEN connection (tests kill it). */
+  get listenerPid(): number | undefined {
+    return this.listener.backendPid;
+  }
+
+  /** Live prices of `symbols` in that order (unknown ones left out); every symbol when undefined. */
+  prices(symbols: readonly string[] | undefined): LivePrice[] {
+    if (!symbols) return [...this.rows.keys()].sort().map((s) => livePrice(this.rows.get(s)!));
+    const out: LivePrice[] = [];
+    for (const s of symbols) {
+      const r = this.rows.get(s);
+      if (r) out.push(livePrice(r));
+    }
+    return out;
+  }
+
+  /** The leaderboard now; with the Worker configured, rows carry its state and scores. */
+  async leaderboard(q: LeaderboardQuery): Promise<LeaderboardBody> {
+    const scores = this.options.workerScores ? await this.options.workerScores.get() : false;
+    return rankLeaderboard(this.rows.values(), q, scores, this.now());
+  }
+
+  /**
+   * Takes over a response whose SSE headers are written: sends the closed bars missed since
+   * `resumeMark` (from Last-Event-ID) and the current state, then live events.
+   */
+  openStream(
+    res: ServerResponse,
+    symbols: readonly string[],
+    leaderboard: 'up' | 'down' | undefined,
+    resumeMark: number | null,
+  ): void {
+    const stream = new SseStream(
+      res,
+      new Set(symbols),
+      leaderboard,
+      resumeMark ?? 0,
+      this.maxBufferBytes,
+      (s, dropped) => this.forget(s, dropped),
+    );
+    this.all.add(stream);
+    // Resumes run in the same queue as closed-minute catch-ups, so none overlaps another.
+    this.enqueue(() => this.resume(stream, resumeMark));
+  }
+
+  private forget(s: SseStream, dropped: boolean): void {
+    if (dropped) this.dropped++;
+    this.all.delete(s);
+    this.registered.delete(s);
+    this.leaderboardStreams.delete(s);
+    for (const sym of s.symbols) this.bySymbol.get(sym)?.delete(s);
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.chain = this.chain.then(task).catch((err: unknown) => {
+      this.log?.warn({ err }, 'live: reading closed bars failed');
+    });
+  }
+
+  private onEvent(e: LiveEvent): void {
+    if (e.type === 'states') this.apply(e.rows);
+    else if (e.type === 'closed') this.enqueue(() => this.catchUp(e.closedThrough));
+    else if (e.type === 'synced') {
+      this.apply(e.rows);
+      const through = e.closedThrough;
+      if (through !== null) this.enqueue(() => this.catchUp(through));
+    } else this.log?.warn({ err: e.error }, 'live: LISTEN connection lost; reconnecting');
+  }
+
+  private apply(rows: readonly LiveStateRow[]): void {
+    for (const r of rows) {
+      const current = this.rows.get(r.symbol);
+      // Equal versions are the same publication (a notification, then the table on a resync).
+      if (current && current.version >= r.version) continue;
+      this.rows.set(r.symbol, r);
+      this.leaderboardDirty = true;
+      const subscribers = this.bySymbol.get(r.symbol);
+      if (!subscribers?.size) continue;
+      const price = JSON.stringify(livePrice(r));
+      const bar = this.isOpen(r) ? JSON.stringify(provisionalBar(r)) : undefined;
+      for (const s of subscribers) {
+        s.event('price', r.version, price);
+        if (bar && (r.barTimestamp ?? 0) > s.closedMark) s.event('bar', r.version, bar);
+      }
+    }
+  }
+
+  /** True when the row's bar is of a minute not yet closed. */
+  private isOpen(r: LiveStateRow): boolean {
+    return (
+      r.barTimestamp !== null &&
+      (this.closedThrough === null || r.barTimestamp > this.closedThrough)
+    );
+  }
+
+  /** Sends the registered streams every closed bar up to `through` they have not had. */
+  private async catchUp(through: number): Promise<void> {
+    if (this.closedThrough !== null && through <= this.closedThrough) return;
+    const targets = [...this.registered];
+    const waiting = targets.filter((s) => s.closedMark < through);
+    if (waiting.length) {
+      let from = through;
+      const symbols = new Set<string>();
+      for (const s of waiting) {
+        from = Math.min(from, s.closedMark);
+        for (const sym of s.symbols) symbols.add(sym);
+      }
+      const bars = await barsBetween(
+        this.db,
+        [...symbols],
+        Math.max(from, through - this.maxResumeMs),
+        through,
+      );
+      for (const b of bars) {
+        const subscribers = this.bySymbol.get(b.symbol);
+        if (!subscribers?.size) continue;
+        const data = JSON.stringify(closedBar(b));
+        for (const s of subscribers)
+          if (b.timestamp > s.closedMark) s.event('bar', b.timestamp, data);
+      }
+    }
+    this.closedThrough = through;
+    for (const s of targets) if (s.closedMark < through) s.closedMark = through;
+  }
+
+  private async readClosedMark(): Promise<number | null> {
+    const r = await sql<{ ms: string | null }>`
+      SELECT (extract(epoch FROM closed_through) * 1000)::float8::text AS ms
+      FROM live_feed WHERE feed = ${this.feed}`.execute(this.db);
+    const ms = r.rows[0]?.ms;
+    return ms === undefined || ms === null ? null : Number(ms);
+  }
+
+  private async resume(stream: SseStream, resumeMark: number | null): Promise<void> {
+    if (stream.closed) return;
+    let known: number | null;
+    try {
+      known = this.closedThrough ?? (await this.readClosedMark());
+      if (known !== null && resumeMark !== null && resumeMark < known) {
+        const bars = await barsBetween(
+          this.db,
+          [...stream.symbols],
+          Math.max(resumeMark, known - this.maxResumeMs),
+          known,
+        );
+        for (const b of bars) stream.event('bar', b.timestamp, JSON.stringify(closedBar(b)));
+      }
+    } catch (err) {
+      // The client reconnects with the same Last-Event-ID and gets them then.
+      this.log?.warn({ err }, 'live: resuming a stream failed');
+      stream.end();
+      return;
+    }
+    if (stream.closed) return;
+    // Without any closed minute yet, bars from the minute before this one on are new to it.
+    const floor = Math.floor(this.now() / 60_000) * 60_000 - 60_000;
+    stream.closedMark = Math.max(known ?? floor, resumeMark ?? Number.NEGATIVE_INFINITY);
+    for (const sym of stream.symbols) {
+      const r = this.rows.get(sym);
+      if (!r) continue;
+      stream.event('price', r.version, JSON.stringify(livePrice(r)));
+      if (this.isOpen(r) && (r.barTimestamp ?? 0) > stream.closedMark) {
+        stream.event('bar', r.version, JSON.stringify(provisionalBar(r)));
+      }
+    }
+    if (stream.leaderboard) {
+      const body = this.rankNow(stream.leaderboard);
+      stream.event('leaderboard', Date.parse(body.as_of), JSON.stringify(body));
+      this.leaderboardStreams.add(stream);
+    }
+    this.registered.add(stream);
+    for (const sym of stream.symbols) {
+      const set = this.bySymbol.get(sym) ?? new Set<SseStream>();
+      this.bySymbol.set(sym, set);
+      set.add(stream);
+    }
+  }
+
+  private rankNow(direction: 'up' | 'down'): LeaderboardBody {
+    const scores = this.options.workerScores ? this.options.workerScores.cached() : false;
+    return rankLeaderboard(
+      this.rows.values(),
+      { direction, sort: 'pct', limit: LEADERBOARD_LIMIT },
+      scores,
+      this.now(),
+    );
+  }
+
+  private sendLeaderboards(): void {
+    if (!this.leaderboardDirty || this.leaderboardStreams.size === 0) return;
+    this.leaderboardDirty = false;
+    const bodies = new Map<'up' | 'down', { id: number; data: string }>();
+    for (const s of this.leaderboardStreams) {
+      const direction = s.leaderboard!;
+      let body = bodies.get(direction);
+      if (!body) {
+        const b = this.rankNow(direction);
+        body = { id: Date.parse(b.as_of), data: JSON.stringify(b) };
+        bodies.set(direction, body);
+      }
+      s.event('leaderboard', body.id, body.data);
+    }
+  }
+}
