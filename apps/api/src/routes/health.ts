@@ -6,21 +6,25 @@ import { HealthResponse } from '../schemas.js';
 
 const healthJson = responseSchema(HealthResponse);
 
-/** Problems an operator must act on, from the alive screeners. */
-function screenerProblems(alive: { instance_id: string; dataset: string; schema: string }[]) {
+/**
+ * Problems an operator must act on, from the alive screeners. One writer per dataset, whatever
+ * the schema: trades and mbp-1 screeners write the same price_bars rows, so two alive for one
+ * dataset overwrite each other's bars.
+ */
+function screenerProblems(
+  alive: { instance_id: string; dataset: string; schema: string }[],
+): string[] {
   const problems: string[] = [];
   if (alive.length === 0) problems.push('no screener is alive (no heartbeat in the last 30 s)');
-  const byFeed = new Map<string, string[]>();
-  for (const s of alive) {
-    const key = `${s.dataset}/${s.schema}`;
-    byFeed.set(key, [...(byFeed.get(key) ?? []), s.instance_id]);
-  }
-  for (const [feed, ids] of byFeed) {
-    if (ids.length > 1) {
-      problems.push(
-        `${ids.length} screeners alive for ${feed} (${ids.join(', ')}): duplicate scanners write the same bars; stop all but one`,
-      );
-    }
+  const byDataset = new Map<string, { instance_id: string; schema: string }[]>();
+  for (const s of alive) byDataset.set(s.dataset, [...(byDataset.get(s.dataset) ?? []), s]);
+  for (const [dataset, writers] of byDataset) {
+    if (writers.length < 2) continue;
+    const schemas = [...new Set(writers.map((w) => w.schema))].sort().join('+');
+    const ids = writers.map((w) => `${w.instance_id} ${w.schema}`).join(', ');
+    problems.push(
+      `${writers.length} screeners alive for ${dataset}/${schemas} (${ids}): duplicate scanners write the same bars (one writer per dataset, whatever the schema); stop all but one`,
+    );
   }
   return problems;
 }
