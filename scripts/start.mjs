@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ensureDatabase, migrate, startEmbeddedPostgres } from '@timed/db';
-import { generateTradesSession, startLocalGateway, tradesSource } from '@timed/dbn';
+import { generateTradesSession, startLocalGateway, tradesSource } from '@timed/dbn/gateway';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;

@@ -12,7 +12,7 @@ import {
   startEmbeddedPostgres,
   upsertBars,
 } from '@timed/db';
-import { type LocalGateway, startLocalGateway, tradesSource } from '@timed/dbn';
+import { type LocalGateway, startLocalGateway, tradesSource } from '@timed/dbn/gateway';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { type App, eventually, SCREENER, spawnApp } from './processes.js';
 import { pastSession } from './sessions.js';

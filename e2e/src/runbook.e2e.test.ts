@@ -6,7 +6,7 @@ import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, findMigrationsDir, freePort, migrate } from '@timed/db';
-import { type LocalGateway, startLocalGateway, tradesSource } from '@timed/dbn';
+import { type LocalGateway, startLocalGateway, tradesSource } from '@timed/dbn/gateway';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { API, type App, eventually, SCREENER, spawnApp, timedDb } from './processes.js';

@@ -1,10 +1,5 @@
-import {
-  type EncodableRecord,
-  encodeDbn,
-  generateTradesSession,
-  type TradeMsg,
-  type TradesSession,
-} from '@timed/dbn';
+import { type EncodableRecord, encodeDbn, type TradeMsg } from '@timed/dbn';
+import { generateTradesSession, type TradesSession } from '@timed/dbn/gateway';
 
 const NS_PER_MIN = 60_000_000_000n;
 

@@ -1,11 +1,24 @@
 import { defineConfig } from 'tsup';
 
-// One build (no parallel configs racing on `clean`): the library with types, plus the CLI and
-// the benchmark as plain entry points.
+// One build (no parallel configs racing on `clean`): the library and its two subpaths with types
+// (`.`, `./gateway`, `./testing`, as package.json's exports map), plus the CLI and the benchmark
+// as plain entry points.
 export default defineConfig({
-  entry: ['src/index.ts', 'src/cli.ts', 'src/bench.ts'],
+  entry: {
+    index: 'src/index.ts',
+    gateway: 'src/gateway/index.ts',
+    testing: 'src/testing/index.ts',
+    cli: 'src/cli.ts',
+    bench: 'src/bench.ts',
+  },
   format: ['esm'],
-  dts: { entry: 'src/index.ts' },
+  dts: {
+    entry: {
+      index: 'src/index.ts',
+      gateway: 'src/gateway/index.ts',
+      testing: 'src/testing/index.ts',
+    },
+  },
   clean: true,
   sourcemap: true,
   target: 'node20',

@@ -1,5 +1,6 @@
 import { createTestDatabase, type Db } from '@timed/db';
-import { type EncodableRecord, type LocalGateway, tradesSource } from '@timed/dbn';
+import type { EncodableRecord } from '@timed/dbn';
+import { type LocalGateway, tradesSource } from '@timed/dbn/gateway';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LockHeldError } from '../src/errors.js';
 import type { DaemonConfig } from '../src/live/daemon.js';

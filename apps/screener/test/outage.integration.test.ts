@@ -9,7 +9,7 @@ import {
   migrate,
   startEmbeddedPostgres,
 } from '@timed/db';
-import { tradesSource } from '@timed/dbn';
+import { tradesSource } from '@timed/dbn/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   barsSettle,

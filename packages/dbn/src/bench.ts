@@ -5,7 +5,7 @@ import { encodeMetadata } from './encoder.js';
 import { readPriceNano, readTimestampMs } from './fields.js';
 import { RecordLength, RType, TradeLayout as T } from './layout.js';
 import type { RecordBatch } from './raw-decoder.js';
-import { sumTradeFields } from './trade-fields.js';
+import { sumTradeFields } from './testing/trade-fields.js';
 
 // Benchmark: decode >= 20M trades from memory vs. a plain loop over the same bytes (the ceiling).
 const RECORDS = Number(process.argv[2] ?? 20_000_000);

@@ -43,26 +43,6 @@ export {
   readTimestampMs,
 } from './fields.js';
 export {
-  type GatewaySessionLog,
-  type LocalGateway,
-  type LocalGatewayOptions,
-  startLocalGateway,
-} from './gateway/local-gateway.js';
-export {
-  fileSource,
-  type GatewayFeed,
-  type GatewayRequest,
-  type GatewaySource,
-  type ReceivedSubscription,
-  tradesSource,
-} from './gateway/sources.js';
-export {
-  type GeneratedInstrument,
-  generateTradesSession,
-  type TradesSession,
-  type TradesSessionOptions,
-} from './gateway/trades-generator.js';
-export {
   type GetRangeParams,
   HistoricalClient,
   type HistoricalClientOptions,
@@ -135,4 +115,3 @@ export {
   type TradeMsg,
 } from './records.js';
 export { SymbolMap } from './symbol-map.js';
-export { sumTradeFields } from './trade-fields.js';

@@ -1,13 +1,13 @@
 import { createDb, type Db } from '@timed/db';
+import type { EncodableRecord } from '@timed/dbn';
 import {
-  type EncodableRecord,
   type GatewaySource,
   generateTradesSession,
   type LocalGateway,
   type LocalGatewayOptions,
   startLocalGateway,
   type TradesSession,
-} from '@timed/dbn';
+} from '@timed/dbn/gateway';
 import { pino } from 'pino';
 import { type DaemonConfig, type DaemonResult, runDaemon } from '../../src/live/daemon.js';
 import { normDecimal, type PlainBar, referenceBars, sortBars } from './reference-bars.js';

@@ -3,7 +3,7 @@ import { SystemCode } from '../constants.js';
 import { type EncodableRecord, encodedSize, encodeMetadata, writeRecord } from '../encoder.js';
 import { RType } from '../layout.js';
 import { parseControlLine } from '../live/protocol.js';
-import type { GatewayConfig, GatewaySessionLog } from './local-gateway.js';
+import type { GatewayConfig, GatewaySessionLog } from './gateway-config.js';
 import type { GatewayRequest, ReceivedSubscription } from './sources.js';
 
 const BATCH = 64 * 1024;

@@ -1,18 +1,14 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { cramResponse, DbnDecoder, type DbnRecord, decodeFile, LiveClient } from '../index.js';
+import { dbnDir, haveFixtures } from '../testing/fixtures.js';
 import {
-  cramResponse,
-  DbnDecoder,
-  type DbnRecord,
-  decodeFile,
   fileSource,
   generateTradesSession,
-  LiveClient,
   type LocalGateway,
   startLocalGateway,
   tradesSource,
-} from '../index.js';
-import { dbnDir, haveFixtures } from '../testing/fixtures.js';
+} from './index.js';
 
 const KEY = 'db-gatewaytestkey0123456789ABCDE';
 let gateway: LocalGateway | undefined;

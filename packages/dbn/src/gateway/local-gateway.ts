@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { cramResponse } from '../live/protocol.js';
+import type { GatewayConfig, GatewaySessionLog } from './gateway-config.js';
 import { GatewayConnection } from './gateway-connection.js';
 import type { GatewaySource } from './sources.js';
 
@@ -28,18 +29,6 @@ export interface LocalGatewayOptions {
   nowNs?: () => bigint;
 }
 
-/** What the gateway saw of one connection (for tests and logs). */
-export interface GatewaySessionLog {
-  id: number;
-  authenticated: boolean;
-  /** Fields of the authentication request. */
-  auth: Record<string, string>;
-  /** Raw subscription lines, in order. */
-  subscriptionLines: string[];
-  started: boolean;
-  recordsSent: number;
-}
-
 /** A running local gateway. */
 export interface LocalGateway {
   host: string;
@@ -56,17 +45,6 @@ export interface LocalGateway {
   /** Send an ErrorMsg on streaming connections; closes them unless `close: false`. */
   sendError(text: string, options?: { code?: number; close?: boolean }): void;
   close(): Promise<void>;
-}
-
-/** Internal configuration shared with connections. */
-export interface GatewayConfig extends Required<Pick<LocalGatewayOptions, 'apiKey' | 'source'>> {
-  dataset: string;
-  version: 1 | 2 | 3;
-  rate: number | 'realtime' | undefined;
-  heartbeatMs: number | undefined;
-  closeWhenDone: boolean;
-  nowNs: () => bigint;
-  checkAuth(challenge: string, response: string): boolean;
 }
 
 const wallNs = (): bigint => BigInt(Date.now()) * 1_000_000n;

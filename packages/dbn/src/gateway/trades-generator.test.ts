@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { generateTradesSession, type TradeMsg } from '../index.js';
+import type { TradeMsg } from '../index.js';
+import { generateTradesSession } from './index.js';
 
 const opts = {
   symbols: 800,

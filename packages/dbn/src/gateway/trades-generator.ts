@@ -1,6 +1,6 @@
 import { RType } from '../layout.js';
 import type { TradeMsg } from '../records.js';
-import { hash32, Rng } from './prng.js';
+import { hash32, Rng } from '../testing/prng.js';
 
 /** Options of generateTradesSession. */
 export interface TradesSessionOptions {

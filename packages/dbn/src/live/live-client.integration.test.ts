@@ -1,15 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  type DbnRecord,
   generateTradesSession,
+  type LocalGateway,
+  startLocalGateway,
+  tradesSource,
+} from '../gateway/index.js';
+import {
+  type DbnRecord,
   LiveClient,
   type LiveClientOptions,
   LiveError,
   type LiveEvent,
-  type LocalGateway,
   parseControlLine,
-  startLocalGateway,
-  tradesSource,
 } from '../index.js';
 
 const KEY = 'db-localtestkey0123456789abcDEFG';
@@ -328,7 +330,8 @@ describe('process exit', () => {
     const { join } = await import('node:path');
     const { packageDir } = await import('../testing/fixtures.js');
     const script = `
-      import { startLocalGateway, LiveClient, generateTradesSession, tradesSource } from ${JSON.stringify(join(packageDir, 'dist/index.js'))};
+      import { LiveClient } from ${JSON.stringify(join(packageDir, 'dist/index.js'))};
+      import { startLocalGateway, generateTradesSession, tradesSource } from ${JSON.stringify(join(packageDir, 'dist/gateway.js'))};
       const s = generateTradesSession({ symbols: 20, start: 1709303400000000000n, end: 1709303460000000000n, tradesPerSecond: 200 });
       const gw = await startLocalGateway({ apiKey: ${JSON.stringify(KEY)}, source: tradesSource(s), heartbeatMs: 50 });
       const c = new LiveClient({ apiKey: ${JSON.stringify(KEY)}, dataset: 'EQUS.MINI', gateway: gw.address,

@@ -1,8 +1,22 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+/**
+ * The nearest folder at or above this module holding `file` (works from src/ and from dist/), else
+ * the working directory.
+ */
+function findUp(file: string): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, file))) {
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
+const repoRoot = findUp('pnpm-workspace.yaml');
 
 /** Shared data folder (TIMED_SHARED_DATA or <repo>/../shared/data). */
 export const sharedData = process.env.TIMED_SHARED_DATA ?? join(repoRoot, '..', 'shared', 'data');
@@ -38,5 +52,5 @@ export function fixture(name: string): Uint8Array {
   return new Uint8Array(readFileSync(join(dbnDir, name)));
 }
 
-/** The repository's package dir (for spawning the built CLI). */
-export const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** This package's folder (for spawning the built CLI). */
+export const packageDir = findUp('package.json');

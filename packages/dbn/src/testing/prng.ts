@@ -12,7 +12,10 @@ export function hash32(...parts: number[]): number {
   return h >>> 0;
 }
 
-/** Small fast seeded PRNG (mulberry32) with helpers. */
+/**
+ * Small fast seeded PRNG (mulberry32) with helpers: the repository's one test PRNG (the trades
+ * generator draws from it too), so a seed replays the same numbers everywhere.
+ */
 export class Rng {
   private s: number;
 
@@ -52,4 +55,10 @@ export class Rng {
       k++;
     }
   }
+}
+
+/** mulberry32 as a bare function: uniform numbers in [0, 1), the same sequence as `new Rng(seed)`. */
+export function mulberry32(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.next();
 }

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DbnDecoder,
-  type EncodableRecord,
-  encodeDbn,
-  type RecordBatch,
-  sumTradeFields,
-  trade,
-} from './index.js';
+import { DbnDecoder, type EncodableRecord, encodeDbn, type RecordBatch, trade } from '../index.js';
+import { sumTradeFields } from './index.js';
 
 describe('sumTradeFields (the benchmarks’ decode-only consumer)', () => {
   const base = { publisher_id: 95, ts_event: 1_700_000_000_123_456_789n };

@@ -1,6 +1,6 @@
-import { readPriceNano, readTimestampMs } from './fields.js';
-import { RecordLength, RType, TradeLayout as T } from './layout.js';
-import type { RecordBatch } from './raw-decoder.js';
+import { readPriceNano, readTimestampMs } from '../fields.js';
+import { RecordLength, RType, TradeLayout as T } from '../layout.js';
+import type { RecordBatch } from '../raw-decoder.js';
 
 /**
  * The decode-only reference consumer: reads every TradeMsg of `batch` (instrument_id, price as
