@@ -51,6 +51,14 @@ export default {
 function toErrorResponse(error: unknown, request: Request, url: URL): Response {
   if (error instanceof HttpError) {
     if (error.status >= 500) logError(error, request, url);
+    else {
+      logEvent('info', 'request_refused', {
+        method: request.method,
+        path: url.pathname,
+        status: error.status,
+        code: error.code,
+      });
+    }
     return errorResponse(error);
   }
   logError(error, request, url);
