@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -258,5 +258,50 @@ describe("Option B on a database where the seed's own Option B SQL already ran",
     expect(r.stderr).not.toMatch(/no unique or exclusion constraint/);
     expect(await counts()).toEqual({ all: 8, legacy: 4, deleted: 0 });
     expect(await legacyTable()).toEqual({ n: 5, is_unique: false });
+  });
+});
+
+describe('columns added by later migrations', () => {
+  it('survive the backup and restore of rollback trades, and the archive and unarchive', async () => {
+    // A column as a later migration (0005's vwap, say) adds it, with values in both kinds of bar.
+    await sql`ALTER TABLE price_bars ADD COLUMN later_note text`.execute(db);
+    await sql`UPDATE price_bars SET later_note = 'n-' || data_source || '-' || extract(epoch FROM timestamp)::int`.execute(
+      db,
+    );
+    const notes = async () =>
+      (
+        await sql<{
+          n: string;
+        }>`SELECT later_note AS n FROM price_bars ORDER BY timestamp, data_source`.execute(db)
+      ).rows.map((r) => r.n);
+    const before = await notes();
+    expect(before).toHaveLength(8);
+
+    const r = await timedDb('rollback', 'trades', '--yes');
+    const file = /backup: (\S+\.csv)/.exec(r.stdout)?.[1];
+    expect(readFileSync(file!, 'utf8').split('\n')[0]).toContain('later_note');
+    expect((await timedDb('restore', file!, '--yes')).stdout).toContain('restored 4 bar(s)');
+    expect(await notes()).toEqual(before);
+
+    expect((await timedDb('legacy', 'archive', '--yes', '--force')).stdout).toContain('archived 4');
+    expect((await timedDb('legacy', 'unarchive', '--yes')).stdout).toContain('unarchived 4 bar(s)');
+    expect(await notes()).toEqual(before);
+  });
+
+  it('a backup written before a column existed still restores; a foreign CSV is refused', async () => {
+    const r = await timedDb('legacy', 'delete', '--yes', '--force');
+    const file = /backup: (\S+\.csv)/.exec(r.stdout)?.[1];
+    await sql`ALTER TABLE price_bars ADD COLUMN later_note text`.execute(db);
+    expect((await timedDb('restore', file!, '--yes')).stdout).toContain('restored 4 bar(s)');
+    expect(await counts()).toEqual({ all: 8, legacy: 4, deleted: 0 });
+
+    const foreign = join(backupDir, `foreign-${Date.now()}.csv`);
+    writeFileSync(foreign, 'symbol,timestamp,colour\nWGRX,2025-10-24T13:30:00Z,red\n');
+    const bad = await timedDb('restore', foreign, '--yes');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(
+      /is not a price_bars backup: its header names columns price_bars does not have \(colour\); nothing changed/,
+    );
+    expect(await counts()).toEqual({ all: 8, legacy: 4, deleted: 0 });
   });
 });
