@@ -76,6 +76,8 @@ export class LiveHub {
   private readonly bySymbol = new Map<string, Set<SseStream>>();
   private readonly leaderboardStreams = new Set<SseStream>();
   private chain: Promise<void> = Promise.resolve();
+  /** Tasks queued in `chain` not yet done: while any is, states queue behind them (order kept). */
+  private queued = 0;
   private dropped = 0;
   private leaderboardDirty = false;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -195,17 +197,29 @@ export class LiveHub {
     for (const sym of s.symbols) this.bySymbol.get(sym)?.delete(s);
   }
 
-  private enqueue(task: () => Promise<void>): void {
-    this.chain = this.chain.then(task).catch((err: unknown) => {
-      this.log?.warn({ err }, 'live: reading closed bars failed');
-    });
+  private enqueue(task: () => void | Promise<void>): void {
+    this.queued++;
+    this.chain = this.chain
+      .then(task)
+      .catch((err: unknown) => {
+        this.log?.warn({ err }, 'live: reading closed bars failed');
+      })
+      .finally(() => {
+        this.queued--;
+      });
   }
 
+  /**
+   * Applies events in arrival order: states right away unless a closed-bar read (or a stream's
+   * resume) is in flight, then after it, so every replica sends the same events in the same order.
+   */
   private onEvent(e: LiveEvent): void {
-    if (e.type === 'states') this.apply(e.rows);
-    else if (e.type === 'closed') this.enqueue(() => this.catchUp(e.closedThrough));
+    if (e.type === 'states') {
+      if (this.queued === 0) this.apply(e.rows);
+      else this.enqueue(() => this.apply(e.rows));
+    } else if (e.type === 'closed') this.enqueue(() => this.catchUp(e.closedThrough));
     else if (e.type === 'synced') {
-      this.apply(e.rows);
+      this.enqueue(() => this.apply(e.rows));
       const through = e.closedThrough;
       if (through !== null) this.enqueue(() => this.catchUp(through));
     } else this.log?.warn({ err: e.error }, 'live: LISTEN connection lost; reconnecting');
