@@ -34,7 +34,7 @@ export class ConfigError extends ScreenerError {
   }
 }
 
-/** Another screener holds the single-writer lock for this dataset and schema. */
+/** Another screener (of any schema) holds the single-writer lock for this dataset. */
 export class LockHeldError extends ScreenerError {
   override readonly name = 'LockHeldError';
   constructor(
@@ -50,6 +50,8 @@ export interface LockHolder {
   instanceId?: string;
   host?: string;
   pid?: number;
+  /** The schema it builds bars from (trades or mbp-1), from its heartbeat row. */
+  schema?: string;
   since?: Date;
   lastSeen?: Date;
   /** Postgres backend pid of the lock's connection. */

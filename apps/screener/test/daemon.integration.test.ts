@@ -1,4 +1,4 @@
-import { createTestDatabase, type Db } from '@timed/db';
+import { createTestDatabase, type Db, sql } from '@timed/db';
 import type { EncodableRecord } from '@timed/dbn';
 import { type LocalGateway, tradesSource } from '@timed/dbn/gateway';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -38,6 +38,14 @@ const startDaemon = (gw: LocalGateway, config: Partial<DaemonConfig> = {}): Runn
 function stopAndWait(d: Running): Promise<unknown> {
   d.stop();
   return d.done.catch(() => undefined);
+}
+
+/** True while some backend waits for a lock on price_bars (a bar write held back). */
+async function writeBlocked(on: Db): Promise<boolean> {
+  const r = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM pg_locks
+     WHERE relation = 'price_bars'::regclass AND NOT granted`.execute(on);
+  return (r.rows[0]?.n ?? 0) > 0;
 }
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -141,7 +149,7 @@ describe('timed-screener run (in process, local gateway, embedded Postgres)', ()
     });
   });
 
-  it('refuses a second writer for the same dataset and schema, naming the holder', async () => {
+  it('refuses a second writer for the same dataset whatever its schema, naming the holder', async () => {
     const { startMinute, gw } = await withGateway(5);
     const first = startDaemon(gw, { coldStartMinute: startMinute });
     cleanups.push(() => stopAndWait(first));
@@ -157,14 +165,51 @@ describe('timed-screener run (in process, local gateway, embedded Postgres)', ()
     expect(held.message).toMatch(
       /another screener is already writing EQUS\.MINI trades bars: host \S+, pid \d+, since \d{4}-/,
     );
-    // A different schema is a different lock.
+    // mbp-1 writes the same price_bars rows: one writer per dataset, not per schema.
     const mbp = startDaemon(gw, { coldStartMinute: startMinute, schema: 'mbp-1' });
-    await waitFor('the mbp-1 daemon registered', async () => {
-      const rows = await db.selectFrom('screener_instances').selectAll().execute();
-      return rows.some((r) => r.schema === 'mbp-1');
+    const mbpErr = await mbp.done.catch((e: unknown) => e);
+    expect(mbpErr).toBeInstanceOf(LockHeldError);
+    expect((mbpErr as LockHeldError).holder).toMatchObject({ pid: process.pid, schema: 'trades' });
+    expect((mbpErr as Error).message).toMatch(
+      /another screener is already writing EQUS\.MINI trades bars: host \S+, pid \d+, since \d{4}-/,
+    );
+    // Neither refused daemon left a heartbeat row: one live row for the dataset.
+    const rows = await db.selectFrom('screener_instances').selectAll().execute();
+    expect(rows.map((r) => [r.schema, r.stopped_at === null])).toEqual([['trades', true]]);
+  });
+
+  it('a daemon whose shutdown flush times out exits 1 with its bars counted unflushed', async () => {
+    const { startMinute, gw } = await withGateway(9);
+    // Writes block behind this lock (reads do not): closed bars stay in the daemon's buffer.
+    const blocker = openDb(url);
+    cleanups.push(() => blocker.destroy());
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
     });
-    mbp.stop();
-    expect((await mbp.done).exitCode).toBe(0);
+    const locked = new Promise<void>((ready) => {
+      void blocker
+        .transaction()
+        .execute(async (tx) => {
+          await sql`LOCK TABLE price_bars IN EXCLUSIVE MODE`.execute(tx);
+          ready();
+          await held;
+        })
+        .catch(() => {});
+    });
+    cleanups.push(async () => release());
+    await locked;
+    const d = startDaemon(gw, { coldStartMinute: startMinute, shutdownFlushMs: 300 });
+    cleanups.push(() => stopAndWait(d));
+    await waitFor('a bar write blocked on the lock', () => writeBlocked(db));
+    d.stop();
+    const result = await d.done;
+    expect(result.exitCode).toBe(1);
+    expect(result.unflushed).toBeGreaterThan(0);
+    expect(await storedBars(db)).toEqual([]);
+    // The one write in flight when the daemon gave up lands once the lock goes.
+    release();
+    await waitFor('the held-back write', async () => (await storedBars(db)).length > 0);
   });
 
   it('restarting after a stop resumes from the last written minute and rebuilds it', async () => {

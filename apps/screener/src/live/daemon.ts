@@ -62,7 +62,6 @@ export async function runDaemon(config: DaemonConfig, deps: DaemonDeps): Promise
   const lock = await WriterLock.acquire({
     url: deps.dbUrl,
     dataset: config.dataset,
-    schema: config.schema,
     instanceId,
     logger: log,
     onTakenOver: (err) => {

@@ -37,8 +37,9 @@ export class InstanceRegistry {
   ) {}
 
   /**
-   * Inserts this process's row and marks rows of the same (dataset, schema) that were never
-   * stopped as stopped at their last heartbeat: this process holds the lock, so they are dead.
+   * Inserts this process's row and marks rows of the same dataset (any schema) that were never
+   * stopped as stopped at their last heartbeat: this process holds the dataset's lock, so they
+   * are dead. One live row per dataset, as there is one writer.
    */
   async register(): Promise<void> {
     const { instanceId, host, pid, dataset, schema } = this.info;
@@ -47,7 +48,6 @@ export class InstanceRegistry {
         .updateTable('screener_instances')
         .set((eb) => ({ stopped_at: eb.ref('last_seen') }))
         .where('dataset', '=', dataset)
-        .where('schema', '=', schema)
         .where('stopped_at', 'is', null)
         .where('instance_id', '<>', instanceId)
         .executeTakeFirst();

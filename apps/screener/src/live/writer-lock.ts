@@ -6,7 +6,6 @@ import { LockHeldError, type LockHolder } from '../errors.js';
 export interface WriterLockOptions {
   url: string;
   dataset: string;
-  schema: string;
   /** This process's instance id (also its heartbeat row's key). */
   instanceId: string;
   logger: Logger;
@@ -16,13 +15,17 @@ export interface WriterLockOptions {
   retryMs?: number;
 }
 
-/** The advisory-lock name of a (dataset, schema) pair; hashed to a bigint key by Postgres. */
-export function lockName(dataset: string, schema: string): string {
-  return `timed-screener/${dataset}/${schema}`;
+/**
+ * The advisory-lock name of a dataset; hashed to a bigint key by Postgres. One per dataset, not
+ * per schema: trades and mbp-1 daemons write the same price_bars rows (the upsert replaces every
+ * column), so two of them side by side would overwrite each other's bars.
+ */
+export function lockName(dataset: string): string {
+  return `timed-screener/${dataset}`;
 }
 
 /**
- * The single-writer lock per (dataset, schema): a session-level Postgres advisory lock held on a
+ * The single-writer lock per dataset: a session-level Postgres advisory lock held on a
  * dedicated connection for the life of the process. If the connection drops (Postgres restarted),
  * the lock is gone with it: `held` turns false (the writer pauses) and the lock is re-acquired as
  * soon as Postgres answers; if another screener got it first, `onTakenOver` is called.
@@ -68,7 +71,7 @@ export class WriterLock {
   }
 
   private get name(): string {
-    return lockName(this.opts.dataset, this.opts.schema);
+    return lockName(this.opts.dataset);
   }
 
   private async attempt(first: boolean): Promise<void> {
@@ -88,8 +91,8 @@ export class WriterLock {
       );
       got = r.rows[0]?.ok === true;
       if (!got) {
-        const holder = await findHolder(client, this.name, this.opts.dataset, this.opts.schema);
-        throw new LockHeldError(describeHeld(this.opts.dataset, this.opts.schema, holder), holder);
+        const holder = await findHolder(client, this.name, this.opts.dataset);
+        throw new LockHeldError(describeHeld(this.opts.dataset, holder), holder);
       }
     } finally {
       if (!got) await client.end().catch(() => {});
@@ -130,11 +133,13 @@ export class WriterLock {
   }
 }
 
-function describeHeld(dataset: string, schema: string, h: LockHolder | undefined): string {
+/** "another screener is already writing EQUS.MINI trades bars: host H, pid P, since T". */
+function describeHeld(dataset: string, h: LockHolder | undefined): string {
   const who = h?.host
     ? `host ${h.host}, pid ${h.pid ?? '?'}, since ${h.since?.toISOString() ?? '?'}`
     : `unknown process (Postgres backend pid ${h?.backendPid ?? '?'})`;
-  return `another screener is already writing ${dataset} ${schema} bars: ${who}`;
+  const what = h?.schema ? `${dataset} ${h.schema} bars` : `${dataset} bars`;
+  return `another screener is already writing ${what}: ${who} (one writer per dataset, whatever the schema)`;
 }
 
 /** Finds who holds the lock: the lock's backend -> its application_name -> its heartbeat row. */
@@ -142,7 +147,6 @@ async function findHolder(
   client: pg.Client,
   name: string,
   dataset: string,
-  schema: string,
 ): Promise<LockHolder | undefined> {
   const locks = await client.query<{ pid: number; app: string | null; since: Date | null }>(
     `WITH k AS (SELECT hashtextextended($1, 0) AS key)
@@ -162,14 +166,15 @@ async function findHolder(
     instance_id: string;
     host: string;
     pid: number;
+    schema: string;
     started_at: Date;
     last_seen: Date;
   }>(
-    `SELECT instance_id, host, pid, started_at, last_seen FROM screener_instances
+    `SELECT instance_id, host, pid, schema, started_at, last_seen FROM screener_instances
       WHERE ($1::text IS NOT NULL AND instance_id = $1)
-         OR ($1::text IS NULL AND dataset = $2 AND schema = $3 AND stopped_at IS NULL)
+         OR ($1::text IS NULL AND dataset = $2 AND stopped_at IS NULL)
       ORDER BY last_seen DESC LIMIT 1`,
-    [instanceId ?? null, dataset, schema],
+    [instanceId ?? null, dataset],
   );
   const row = rows.rows[0];
   if (row) {
@@ -177,6 +182,7 @@ async function findHolder(
       instanceId: row.instance_id,
       host: row.host,
       pid: row.pid,
+      schema: row.schema,
       since: row.started_at,
       lastSeen: row.last_seen,
       backendPid: lock?.pid,

@@ -2,7 +2,8 @@ import { Writable } from 'node:stream';
 import type { BarInput } from '@timed/schema';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { BarWriter } from '../store/bar-writer.js';
+import { waitFor } from '../../test/helpers/wait.js';
+import { BarWriter } from './bar-writer.js';
 
 function bars(minute: number, n: number): BarInput[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -50,7 +51,7 @@ describe('BarWriter', () => {
       },
     });
     for (let m = 1; m <= 9; m++) writer.enqueue(bars(m, 10), m);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('a failed write', () => writer.stats.failures >= 1);
     expect(writer.buffered).toBe(90);
     expect(writer.inOutage).toBe(true);
     expect(lines.some((l) => l.level === 40 && /write buffer at 80%/.test(l.msg))).toBe(true);

@@ -11,6 +11,9 @@ import {
 import { pino } from 'pino';
 import { type DaemonConfig, type DaemonResult, runDaemon } from '../../src/live/daemon.js';
 import { normDecimal, type PlainBar, referenceBars, sortBars } from './reference-bars.js';
+import { waitFor } from './wait.js';
+
+export { waitFor };
 
 /** The API key the local gateway accepts in tests (32 characters, like Databento's). */
 export const TEST_API_KEY = 'db-testkey00000000000000000ABCDE';
@@ -67,20 +70,6 @@ export async function storedBars(db: Db): Promise<PlainBar[]> {
       ...(r.is_legacy ? { is_legacy: true } : {}),
     })),
   );
-}
-
-/** Polls `check` until it returns true (or throws after `timeoutMs`). */
-export async function waitFor(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Waits until the stored bars equal `expected`; returns them either way for a clear diff. */
