@@ -235,7 +235,9 @@ describe('cleanup gates through timed-db', () => {
     // --force without --yes: says what it would override, still changes nothing.
     const dry = await timedDb(['legacy', 'soft-delete', '--force', '--min-days', '5']);
     expect(dry.code).toBe(3);
-    expect(dry.stderr).toContain('--force: cleanup gates overridden');
+    expect(dry.stderr).toContain(
+      '--force: cleanup gates overridden; with --yes, would run legacy soft-delete although',
+    );
     expect(await snapshot()).toEqual(before);
 
     const forced = await timedDb(['legacy', 'soft-delete', '--yes', '--force', '--min-days', '5']);

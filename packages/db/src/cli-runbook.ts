@@ -145,7 +145,8 @@ async function passGates(
     return false;
   }
   for (const c of verdict.failing) warn(`--force overrides: ${describeCriterion(c)}`);
-  warn(`--force: cleanup gates overridden; running legacy ${action} although ${failing} fail`);
+  const verb = flags.yes ? 'running' : 'with --yes, would run';
+  warn(`--force: cleanup gates overridden; ${verb} legacy ${action} although ${failing} fail`);
   return true;
 }
 
