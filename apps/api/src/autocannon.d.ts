@@ -8,11 +8,18 @@ declare module 'autocannon' {
     p99: number;
     max: number;
   }
+  interface RequestSpec {
+    method?: string;
+    path?: string;
+    /** Called before each request: returns the request to send (a new path, say). */
+    setupRequest?: (request: RequestSpec) => RequestSpec;
+  }
   interface Options {
     url: string;
     connections?: number;
     duration?: number;
     pipelining?: number;
+    requests?: RequestSpec[];
   }
   interface Result {
     requests: Histogram;

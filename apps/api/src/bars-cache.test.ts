@@ -1,10 +1,11 @@
-import type { StoredBar } from '@timed/db';
+import type { BarRow } from '@timed/db';
 import { describe, expect, it } from 'vitest';
 import { type BarsPage, BarsPageCache } from './bars-cache.js';
 
 const page = (n: number): BarsPage => ({
-  bars: Array.from({ length: n }, () => ({}) as StoredBar),
+  bars: Array.from({ length: n }, () => [] as unknown as BarRow),
   nextCursor: null,
+  bodies: {},
 });
 
 describe('BarsPageCache', () => {

@@ -1,13 +1,11 @@
-import type { StoredBar } from '@timed/db';
+import type { BarRow } from '@timed/db';
 
-/** One page of bars as the repository returns it, plus its bodies once rendered. */
+/** One page of bars as read (text rows), plus its bodies once rendered. */
 export interface BarsPage {
-  bars: StoredBar[];
+  bars: BarRow[];
   nextCursor: string | null;
-  /** The JSON body as the route's compiled serializer wrote it, as bytes (set on first use). */
-  json?: Buffer;
-  /** The CSV body (set on first use). */
-  csv?: string;
+  /** The body per format, as bytes, with its ETag once computed (set on first use). */
+  bodies: Partial<Record<'json' | 'ndjson' | 'csv', { bytes: Buffer; etag?: string }>>;
 }
 
 /** Options of BarsPageCache. */

@@ -49,3 +49,31 @@ export async function countBars(db: Db): Promise<number> {
   const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM price_bars`.execute(db);
   return Number(rows[0]!.n);
 }
+
+/** The symbol of the bulk export bench: a year of extended-hours minutes. */
+export const EXPORT_SYMBOL = 'YEAR';
+/** Minutes per day the export symbol trades (16 hours: 04:00-20:00 New York in summer). */
+const EXPORT_MINUTES_PER_DAY = 960;
+
+/**
+ * Writes `rows` bars of `symbol`: 960 consecutive minutes a day from 08:00 UTC, day after day from
+ * 2023-01-02 (252 days make a trading year of extended-hours minutes, ~242k bars), with a VWAP.
+ */
+export async function fillExportYear(db: Db, symbol: string, rows: number): Promise<void> {
+  const chunk = 500_000;
+  for (let a = 0; a < rows; a += chunk) {
+    const b = Math.min(rows, a + chunk) - 1;
+    await sql`
+      INSERT INTO price_bars (symbol, timestamp, open, high, low, close, volume, trade_count,
+        is_legacy, data_source, vwap)
+      SELECT ${symbol},
+        TIMESTAMPTZ '2023-01-02 08:00:00+00'
+          + (i / ${EXPORT_MINUTES_PER_DAY}) * interval '1 day'
+          + (i % ${EXPORT_MINUTES_PER_DAY}) * interval '1 minute',
+        100 + (i % 1000) / 100.0, 100.5 + (i % 1000) / 100.0, 99.5 + (i % 1000) / 100.0,
+        100.1 + (i % 1000) / 100.0, 100 + i % 5000, 1 + i % 50, false, 'trades',
+        100.2 + (i % 1000) / 100.0
+      FROM generate_series(${a}::bigint, ${b}::bigint) AS i`.execute(db);
+  }
+  await sql`VACUUM ANALYZE price_bars`.execute(db);
+}

@@ -10,7 +10,8 @@ const UPSERT_CHUNK = 10_000;
  * Upserts bars on `(symbol, timestamp)`, replacing every value column of an existing row (a trades
  * bar replaces a legacy bar of the same minute, and a written bar is never soft-deleted). The whole call is validated first and written in
  * one transaction: a bad bar rejects the call with an error naming it and nothing is written.
- * Within one call a later bar for the same key wins. Returns the number of rows written.
+ * Within one call a later bar for the same key wins. A bar without `vwap` stores NULL (unknown).
+ * Returns the number of rows written.
  */
 export async function upsertBars(db: Db, bars: readonly BarInput[]): Promise<number> {
   bars.forEach((bar, index) => {
@@ -52,6 +53,7 @@ async function upsertChunk(db: Db, bars: readonly BarInput[]): Promise<void> {
   const count = new Array<string>(n);
   const legacy = new Array<string>(n);
   const source = new Array<string>(n);
+  const vwap = new Array<string>(n);
   for (let i = 0; i < n; i++) {
     const b = bars[i]!;
     symbol[i] = b.symbol;
@@ -64,17 +66,20 @@ async function upsertChunk(db: Db, bars: readonly BarInput[]): Promise<void> {
     count[i] = String(b.trade_count);
     legacy[i] = b.is_legacy ? 't' : 'f';
     source[i] = b.data_source ?? 'trades';
+    // Unquoted NULL is SQL NULL inside an array literal ("NULL" would be text).
+    vwap[i] = b.vwap === undefined || b.vwap === null ? 'NULL' : `"${b.vwap}"`;
   }
   // Every value was validated by barProblem (symbols match [A-Z0-9._/-], numbers are finite), so
   // joining them into array literals is safe and much faster than pg's generic array serialiser.
   await sql`
-    INSERT INTO price_bars (symbol, timestamp, open, high, low, close, volume, trade_count, is_legacy, data_source)
+    INSERT INTO price_bars (symbol, timestamp, open, high, low, close, volume, trade_count, is_legacy, data_source, vwap)
     SELECT * FROM unnest(
       ${arrayLiteral(symbol)}::varchar[], ${arrayLiteral(ts)}::timestamptz[],
       ${arrayLiteral(open)}::numeric[], ${arrayLiteral(high)}::numeric[],
       ${arrayLiteral(low)}::numeric[], ${arrayLiteral(close)}::numeric[],
       ${arrayLiteral(volume)}::bigint[], ${arrayLiteral(count)}::integer[],
-      ${arrayLiteral(legacy)}::boolean[], ${arrayLiteral(source)}::varchar[])
+      ${arrayLiteral(legacy)}::boolean[], ${arrayLiteral(source)}::varchar[],
+      ${`{${vwap.join(',')}}`}::numeric[])
     ON CONFLICT (symbol, timestamp) DO UPDATE SET
       open = EXCLUDED.open,
       high = EXCLUDED.high,
@@ -84,6 +89,7 @@ async function upsertChunk(db: Db, bars: readonly BarInput[]): Promise<void> {
       trade_count = EXCLUDED.trade_count,
       is_legacy = EXCLUDED.is_legacy,
       data_source = EXCLUDED.data_source,
+      vwap = EXCLUDED.vwap,
       deleted_at = NULL`.execute(db);
 }
 
@@ -119,10 +125,7 @@ export function encodeBarsCursor(lastTimestamp: Date): string {
 
 /** Decodes a cursor to the last timestamp served; throws INVALID_CURSOR on anything else. */
 export function decodeBarsCursor(cursor: string): Date {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const m = /^t:(-?\d{1,15})$/.exec(text);
-  if (!m) throw new DbError('INVALID_CURSOR', 'cursor is not one this API issued', { cursor });
-  return new Date(Number(m[1]));
+  return decodeBarsPosition(cursor).timestamp;
 }
 
 /**
@@ -169,4 +172,46 @@ export async function queryBars(
   }));
   const last = bars[bars.length - 1];
   return { bars, nextCursor: more && last ? encodeBarsCursor(last.timestamp) : null };
+}
+
+/** Where a page ended: its last bar, and for gap filling that bar's close and origin. */
+export interface BarsPosition {
+  /** Set for many-symbol reads (the order is symbol, then time). */
+  symbol?: string;
+  timestamp: Date;
+  /** The last real bar's close at or before `timestamp` (fill=previous pages only). */
+  previous?: { close: string; isLegacy: boolean; dataSource: DataSource };
+}
+
+const DECIMAL_TEXT = /^-?\d{1,40}(?:\.\d{1,40})?$/;
+
+/** Encodes a position as an opaque cursor (`t:<ms>` alone is what encodeBarsCursor issues). */
+export function encodeBarsPosition(p: BarsPosition): string {
+  let text = `${p.symbol === undefined ? '' : `s:${p.symbol}:`}t:${p.timestamp.getTime()}`;
+  if (p.previous) {
+    text += `:p:${p.previous.close}:${p.previous.dataSource === 'trades' ? 't' : 'm'}${p.previous.isLegacy ? 1 : 0}`;
+  }
+  return Buffer.from(text).toString('base64url');
+}
+
+/** Decodes any cursor this API issued; throws INVALID_CURSOR on anything else. */
+export function decodeBarsPosition(cursor: string): BarsPosition {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const m =
+    /^(?:s:([A-Z0-9][A-Z0-9._/-]{0,31}):)?t:(-?\d{1,15})(?::p:([-0-9.]{1,82}):([tm])([01]))?$/.exec(
+      text,
+    );
+  if (!m || (m[3] !== undefined && !DECIMAL_TEXT.test(m[3]))) {
+    throw new DbError('INVALID_CURSOR', 'cursor is not one this API issued', { cursor });
+  }
+  const position: BarsPosition = { timestamp: new Date(Number(m[2])) };
+  if (m[1] !== undefined) position.symbol = m[1];
+  if (m[3] !== undefined) {
+    position.previous = {
+      close: m[3],
+      dataSource: m[4] === 't' ? 'trades' : 'mbp-1',
+      isLegacy: m[5] === '1',
+    };
+  }
+  return position;
 }

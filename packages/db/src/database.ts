@@ -16,6 +16,8 @@ export interface PriceBarsTable {
   is_legacy: Generated<boolean | null>;
   data_source: Generated<string | null>;
   migrated_at: Generated<Date | null>;
+  /** Volume-weighted average price (migration 0005), exact decimal text; NULL = unknown. */
+  vwap: ColumnType<string | null, string | number | null | undefined, string | number | null>;
   /** Soft-delete mark (migration 0004); set rows are hidden from reads. */
   deleted_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
@@ -77,5 +79,16 @@ export function createDb(url: string, options: CreateDbOptions = {}): Db {
   pool.on('connect', (client) => {
     client.on('error', () => {});
   });
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  pools.set(db, pool);
+  return db;
+}
+
+const pools = new WeakMap<Db, pg.Pool>();
+
+/** The pg pool under a Db made by createDb (for reads that need pg's own query options). */
+export function poolOf(db: Db): pg.Pool {
+  const pool = pools.get(db);
+  if (!pool) throw new Error('poolOf: this Db was not made by createDb');
+  return pool;
 }

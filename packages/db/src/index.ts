@@ -1,9 +1,30 @@
 /** kysely's raw SQL tag, for consumers that run raw statements on a Db (benchmarks, tools). */
 export { sql } from 'kysely';
-export { type QueryBarsAtIntervalOptions, queryBarsAtInterval } from './bars-aggregate.js';
 export {
+  type BarRow,
+  type BarsRender,
+  barsReadSql,
+  bucketInSession,
+  copyOutCount,
+  copyRenderedBars,
+  GapFiller,
+  inRegularSession,
+  type QueryBarsAtIntervalOptions,
+  queryBarsAtInterval,
+  type ReadBarsOptions,
+  readBarRows,
+  readRenderedBars,
+  renderedBarsSql,
+  streamBarRows,
+  utcTextToDate,
+  utcTextToIso,
+} from './bars-aggregate.js';
+export {
+  type BarsPosition,
   decodeBarsCursor,
+  decodeBarsPosition,
   encodeBarsCursor,
+  encodeBarsPosition,
   type QueryBarsOptions,
   queryBars,
   type StoredBar,
@@ -22,6 +43,7 @@ export {
   type Database,
   type Db,
   type PriceBarsTable,
+  poolOf,
   type ScreenerInstancesTable,
   type TimedMigrationsTable,
 } from './database.js';
@@ -34,26 +56,6 @@ export {
 } from './embedded-postgres.js';
 export { DbError, type DbErrorCode, InvalidBarError } from './errors.js';
 export { barsBetween, type LiveBar } from './live-bars.js';
-export {
-  type LiveEvent,
-  LiveListener,
-  type LiveListenerOptions,
-  readClosedThrough,
-  readLiveState,
-} from './live-listener.js';
-export {
-  LivePublisher,
-  type LivePublisherOptions,
-  type LivePublisherStats,
-} from './live-publisher.js';
-export {
-  DEFAULT_FEED,
-  LIVE_CHANNEL,
-  type LiveStateRow,
-  type LiveSymbolState,
-  MAX_PAYLOAD_BYTES,
-  pctFromYesterday,
-} from './live-state.js';
 export {
   type LiveEvent,
   LiveListener,

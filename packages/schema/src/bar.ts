@@ -19,6 +19,8 @@ export interface BarInput {
   trade_count: number;
   is_legacy?: boolean;
   data_source?: DataSource;
+  /** Volume-weighted average price of the bar's trades; absent or null = unknown (stored NULL). */
+  vwap?: PriceInput | null;
 }
 
 /** A bar as the API returns it: ISO timestamp, prices and volume as JSON numbers. */
@@ -32,6 +34,16 @@ export const ApiBar = z.object({
   trade_count: z.number().int(),
   is_legacy: z.boolean(),
   data_source: DataSource,
+  vwap: z
+    .number()
+    .nullable()
+    .describe(
+      'Volume-weighted average price; null for legacy bars and bars stored before it existed',
+    ),
+  filled: z
+    .literal(true)
+    .optional()
+    .describe('Present (true) only on bars made up by fill=previous'),
 });
 export type ApiBar = z.infer<typeof ApiBar>;
 
@@ -55,6 +67,15 @@ export function barProblem(bar: BarInput): string | undefined {
     if (!Number.isFinite(Number(raw)) || (typeof raw !== 'string' && typeof raw !== 'number')) {
       return `${name} is not a finite price`;
     }
+  }
+  if (bar.vwap !== undefined && bar.vwap !== null) {
+    const raw = bar.vwap;
+    if (typeof raw === 'string' && !DECIMAL_RE.test(raw)) return 'vwap is not a decimal number';
+    const v = Number(raw);
+    if (!Number.isFinite(v) || (typeof raw !== 'string' && typeof raw !== 'number')) {
+      return 'vwap is not a finite price';
+    }
+    if (v < l || v > h) return `vwap ${bar.vwap} is outside [low ${bar.low}, high ${bar.high}]`;
   }
   if (h < l) return `high ${bar.high} is below low ${bar.low}`;
   if (o < l || o > h) return `open ${bar.open} is outside [low ${bar.low}, high ${bar.high}]`;

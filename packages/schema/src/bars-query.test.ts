@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type BarInput, BarsQuery, barProblem, parseIsoBound, SymbolParam } from './index.js';
+import {
+  type BarInput,
+  BarsQuery,
+  barProblem,
+  MultiBarsQuery,
+  parseIsoBound,
+  SymbolParam,
+} from './index.js';
 
 describe('parseIsoBound', () => {
   it('reads a date alone as the whole UTC day (inclusive end)', () => {
@@ -23,11 +30,13 @@ describe('parseIsoBound', () => {
 
 describe('BarsQuery', () => {
   it('has the documented defaults', () => {
+    // limit stays absent (the route applies DEFAULT_BARS_LIMIT to JSON; exports stream).
     expect(BarsQuery.parse({})).toEqual({
       include_legacy: false,
-      limit: 1000,
       interval: '1m',
       format: 'json',
+      session: 'all',
+      fill: 'none',
     });
   });
   it('parses every flag spelling', () => {
@@ -45,6 +54,8 @@ describe('BarsQuery', () => {
     [{ interval: '2m' }, 'interval'],
     [{ include_legacy: 'yes' }, 'include_legacy'],
     [{ format: 'xml' }, 'format'],
+    [{ session: 'pre' }, 'session'],
+    [{ fill: 'linear' }, 'fill'],
   ];
   for (const [q, field] of bad) {
     it(`rejects ${JSON.stringify(q)} naming ${field}`, () => {
@@ -57,6 +68,21 @@ describe('BarsQuery', () => {
     expect(SymbolParam.parse('brk.b')).toBe('BRK.B');
     for (const s of ["AAPL' OR 1=1--", 'A;DROP TABLE', '', '../etc'])
       expect(SymbolParam.safeParse(s).success, s).toBe(false);
+  });
+});
+
+describe('MultiBarsQuery', () => {
+  it('upper-cases symbols and drops duplicates, keeping the first order', () => {
+    expect(MultiBarsQuery.parse({ symbols: 'msft, aapl,MSFT' }).symbols).toEqual(['MSFT', 'AAPL']);
+  });
+  it('refuses more than 100 symbols, and names a bad one', () => {
+    const many = Array.from({ length: 101 }, (_, i) => `S${i}`).join(',');
+    const r = MultiBarsQuery.safeParse({ symbols: many });
+    expect(r.error?.issues[0]?.path).toEqual(['symbols']);
+    expect(r.error?.issues[0]?.message).toMatch(/at most 100 symbols, got 101/);
+    const bad = MultiBarsQuery.safeParse({ symbols: 'AAPL,,MSFT' });
+    expect(bad.error?.issues[0]?.message).toMatch(/"" must be 1-32/);
+    expect(MultiBarsQuery.safeParse({}).success).toBe(false);
   });
 });
 
@@ -85,5 +111,11 @@ describe('barProblem', () => {
     expect(barProblem({ ...ok, data_source: 'quotes' as never })).toMatch(
       /data_source must be one of/,
     );
+    expect(barProblem({ ...ok, vwap: '2.5' })).toMatch(/vwap 2.5 is outside \[low 0.5, high 2\]/);
+    expect(barProblem({ ...ok, vwap: 'abc' })).toMatch(/vwap is not a decimal number/);
+  });
+  it('accepts a vwap inside the range, or none', () => {
+    expect(barProblem({ ...ok, vwap: '1.234567891' })).toBeUndefined();
+    expect(barProblem({ ...ok, vwap: null })).toBeUndefined();
   });
 });

@@ -1,14 +1,21 @@
 export { ApiBar, type BarInput, barProblem, DataSource, type PriceInput } from './bar.js';
 export {
   BAR_INTERVALS,
+  BarFill,
+  BarFormat,
   BarInterval,
+  BarSession,
   BarsQuery,
   BarsResponse,
   DEFAULT_BARS_LIMIT,
   ErrorBody,
   MAX_BARS_LIMIT,
+  MAX_SYMBOLS,
+  MultiBarsQuery,
+  MultiBarsResponse,
   parseIsoBound,
   SymbolParam,
+  SymbolsParam,
 } from './bars-query.js';
 export {
   decideVersion,

@@ -68,6 +68,7 @@ describe('GET /bars/:symbol', () => {
       trade_count: stored.trade_count,
       is_legacy: false,
       data_source: 'trades',
+      vwap: null,
     });
     const times = body.bars.map((b) => Date.parse(b.timestamp));
     expect(times).toEqual([...times].sort((a, b) => a - b));
@@ -145,6 +146,8 @@ function rebuild(minuteBars: ApiBar[], seconds: number): ApiBar[] {
       trade_count: group.reduce((n, b) => n + b.trade_count, 0),
       is_legacy: group.some((b) => b.is_legacy),
       data_source: group.every((b) => b.data_source === 'trades') ? 'trades' : 'mbp-1',
+      // These bars carry no VWAP (written without one): neither does their bucket.
+      vwap: null,
     }));
 }
 
@@ -191,6 +194,7 @@ function parseCsv(text: string): { header: string[]; bars: ApiBar[] } {
       trade_count: Number(v[6]),
       is_legacy: v[7] === 'true',
       data_source: v[8] as ApiBar['data_source'],
+      vwap: v[9] === '' ? null : Number(v[9]),
     };
   });
   return { header, bars };
@@ -281,7 +285,7 @@ describe('bad input', () => {
   });
 
   it('answers unknown routes with a JSON 404 in the same shape', async () => {
-    for (const url of ['/nope', '/bars', '/bars/AAPL/extra', '/health/x']) {
+    for (const url of ['/nope', '/bars/AAPL/extra', '/health/x']) {
       const res = await app.inject({ method: 'GET', url });
       expect(res.statusCode, url).toBe(404);
       expect(res.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
