@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type Db } from '@timed/db';
 import { encodeDbn } from '@timed/dbn';
+import { dbnDir, needFixtures } from '@timed/dbn/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BIN, plainLines, runCli } from './helpers/cli.js';
 import {
@@ -133,11 +134,9 @@ describe('timed-screener replay', () => {
     expect(plainLines(bad.stderr)).toHaveLength(1);
   });
 
-  const shared = process.env.TIMED_SHARED_DATA ?? join(BIN, '../../../../../shared/data');
-  const fixtures = join(shared, 'dbn');
-  const haveFixtures = existsSync(join(fixtures, 'test_data.trades.dbn'));
-  if (!haveFixtures)
-    console.warn(`Databento fixtures not found in ${fixtures}: skipping fixture replays`);
+  // Missing fixtures fail under CI and skip with a notice elsewhere (@timed/dbn's one gate).
+  const fixtures = dbnDir;
+  const haveFixtures = needFixtures('screener replay of fixtures');
 
   describe.skipIf(!haveFixtures)("Databento's trades fixtures", () => {
     for (const name of [

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dbnDir, expectedFiles, haveFixtures, packageDir } from './testing/fixtures.js';
+import { dbnDir, expectedFiles, needFixtures, packageDir } from './testing/fixtures.js';
 
 const cli = join(packageDir, 'dist', 'cli.js');
 
@@ -26,7 +26,7 @@ function run(
   });
 }
 
-describe.skipIf(!haveFixtures)('timed-dbn --json', () => {
+describe.skipIf(!needFixtures('timed-dbn on fixtures'))('timed-dbn --json', () => {
   for (const f of expectedFiles()) {
     it(`prints ${f.file} as expected.json says`, async () => {
       const { code, out, err } = await run([join(dbnDir, f.file), '--json']);

@@ -1,7 +1,17 @@
 import fc from 'fast-check';
+import { decompress } from 'fzstd';
 import { describe, expect, it } from 'vitest';
-import { DbnDecoder, DbnError, decodeBuffer } from './index.js';
-import { expectedFiles, fixture, haveFixtures } from './testing/fixtures.js';
+import {
+  DbnDecoder,
+  DbnError,
+  type DbnRecord,
+  decodeBuffer,
+  encodeDbn,
+  isZstd,
+  recordToJson,
+  trade,
+} from './index.js';
+import { expectedFiles, fixture, needFixtures } from './testing/fixtures.js';
 
 function decodeError(bytes: Uint8Array): DbnError {
   try {
@@ -13,9 +23,32 @@ function decodeError(bytes: Uint8Array): DbnError {
   throw new Error('expected a DbnError');
 }
 
-describe.skipIf(!haveFixtures)('corrupt input', () => {
-  const trades = fixture('test_data.trades.dbn'); // v2, records at 353
-  const start = 353;
+describe('corrupt input', () => {
+  // A v2 trades stream with two records, encoded here (no fixture needed); records start at 353.
+  const trades = encodeDbn(
+    {
+      version: 2,
+      dataset: 'GLBX.MDP3',
+      schema: 'trades',
+      stype_in: 'raw_symbol',
+      symbols: ['ESH1'],
+    },
+    [
+      trade({
+        instrument_id: 5482,
+        ts_event: 1_609_160_400_098_821_953n,
+        price: 3_720_250_000_000n,
+        size: 5,
+      }),
+      trade({
+        instrument_id: 5482,
+        ts_event: 1_609_160_400_107_665_963n,
+        price: 3_720_500_000_000n,
+        size: 21,
+      }),
+    ],
+  );
+  const start = trades.length - 2 * 48;
 
   it('rejects bad magic at offset 0', () => {
     const b = trades.slice();
@@ -89,11 +122,6 @@ describe.skipIf(!haveFixtures)('corrupt input', () => {
     expect(records.map((r) => r.kind)).toEqual(['RawRecord', 'TradeMsg']);
   });
 
-  it('reports a truncated zstd stream as a DbnError', () => {
-    const z = fixture('test_data.trades.v3.dbn.zst');
-    expect(decodeError(z.slice(0, z.length - 5)).code).toBe('ZSTD_ERROR');
-  });
-
   it('stays failed after an error', () => {
     const b = trades.slice();
     b[start] = 0;
@@ -103,39 +131,81 @@ describe.skipIf(!haveFixtures)('corrupt input', () => {
   });
 });
 
-describe.skipIf(!haveFixtures)('property: mutated or truncated fixtures', () => {
-  const inputs = expectedFiles().map((f) => fixture(f.file));
-
-  it('ends in records or a DbnError, chunked arbitrarily', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: inputs.length - 1 }),
-        fc.array(fc.tuple(fc.nat(), fc.nat(255)), { maxLength: 8 }),
-        fc.option(fc.nat()),
-        fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 6 }),
-        (idx, edits, cut, chunkSizes) => {
-          const src = inputs[idx]!.slice();
-          for (const [pos, val] of edits) src[pos % src.length] = val;
-          const bytes = cut === null ? src : src.subarray(0, cut % (src.length + 1));
-          const dec = new DbnDecoder();
-          let n = 0;
-          try {
-            let p = 0;
-            let i = 0;
-            while (p < bytes.length) {
-              const size = chunkSizes[i++ % chunkSizes.length]!;
-              n += dec.push(bytes.subarray(p, p + size)).length;
-              p += size;
-            }
-            n += dec.end().length;
-          } catch (err) {
-            if (!(err instanceof DbnError)) throw err;
-            expect(err.offset).toBeGreaterThanOrEqual(0);
-          }
-          expect(n).toBeGreaterThanOrEqual(0);
-        },
-      ),
-      { numRuns: 1500 },
-    );
+describe.skipIf(!needFixtures('decoder errors on fixtures'))('corrupt fixtures', () => {
+  it('reports a truncated zstd stream as a DbnError', () => {
+    const z = fixture('test_data.trades.v3.dbn.zst');
+    expect(decodeError(z.slice(0, z.length - 5)).code).toBe('ZSTD_ERROR');
   });
 });
+
+/** What decoding `bytes` pushed in chunks of `chunkSizes` (cycled) ends in: records or an error. */
+function outcome(bytes: Uint8Array, chunkSizes: number[]) {
+  const dec = new DbnDecoder();
+  const records: DbnRecord[] = [];
+  try {
+    let p = 0;
+    let i = 0;
+    while (p < bytes.length) {
+      const size = chunkSizes[i++ % chunkSizes.length]!;
+      records.push(...dec.push(bytes.subarray(p, p + size)));
+      p += size;
+    }
+    records.push(...dec.end());
+  } catch (err) {
+    if (!(err instanceof DbnError)) throw err;
+    return { error: err.code, offset: err.offset };
+  }
+  return { records: records.map((r) => recordToJson(r)) };
+}
+
+describe.skipIf(!needFixtures('decoder properties on fixtures'))(
+  'property: mutated or truncated fixtures',
+  () => {
+    const files = expectedFiles().map((f) => ({ f, stored: fixture(f.file) }));
+    const raw = files.map(({ stored }) => (isZstd(stored) ? decompress(stored) : stored));
+    const edited = (src: Uint8Array, edits: [number, number][], cut: number | null) => {
+      const b = src.slice();
+      for (const [pos, val] of edits) b[pos % b.length] = val;
+      return cut === null ? b : b.subarray(0, cut % (b.length + 1));
+    };
+    const arbitrary = {
+      edits: fc.array(fc.tuple(fc.nat(), fc.nat(255)), { maxLength: 8 }),
+      cut: fc.option(fc.nat()),
+      chunks: fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 6 }),
+    };
+
+    it('chunking never changes the outcome: the same records, or the same error at the same offset', () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: raw.length - 1 }),
+          arbitrary.edits,
+          arbitrary.cut,
+          arbitrary.chunks,
+          (idx, edits, cut, chunks) => {
+            const bytes = edited(raw[idx]!, edits, cut);
+            expect(outcome(bytes, chunks)).toEqual(outcome(bytes, [bytes.length || 1]));
+          },
+        ),
+        { numRuns: 1000 },
+      );
+    });
+
+    it('stored (zstd too) ends in records or a DbnError; untouched, in every record', () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: files.length - 1 }),
+          arbitrary.edits,
+          arbitrary.cut,
+          arbitrary.chunks,
+          (idx, edits, cut, chunks) => {
+            const { f, stored } = files[idx]!;
+            const got = outcome(edited(stored, edits, cut), chunks);
+            if (edits.length === 0 && cut === null)
+              expect(got.records).toHaveLength(f.record_count);
+          },
+        ),
+        { numRuns: 500 },
+      );
+    });
+  },
+);

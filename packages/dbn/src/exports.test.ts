@@ -65,8 +65,8 @@ describe('package exports (built dist)', () => {
       'dbnDir',
       'expectedFiles',
       'fixture',
-      'haveFixtures',
       'mulberry32',
+      'needFixtures',
       'sharedData',
       'sumTradeFields',
     ]);

@@ -10,6 +10,8 @@ export interface GatewaySessionLog {
   subscriptionLines: string[];
   started: boolean;
   recordsSent: number;
+  /** True while the stream waits for the socket to drain (the reader is not keeping up). */
+  waitingForDrain: boolean;
 }
 
 /** Internal configuration shared with connections. */

@@ -171,10 +171,12 @@ export class GatewayConnection {
 
   private async waitDrain(): Promise<void> {
     if (this.socket.destroyed || this.socket.writableLength === 0) return;
+    this.log.waitingForDrain = true;
     await new Promise<void>((res) => {
       const done = () => {
         this.socket.off('drain', done);
         this.socket.off('close', done);
+        this.log.waitingForDrain = false;
         res();
       };
       this.socket.on('drain', done);

@@ -1,7 +1,8 @@
+import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cramResponse, DbnDecoder, type DbnRecord, decodeFile, LiveClient } from '../index.js';
-import { dbnDir, haveFixtures } from '../testing/fixtures.js';
+import { dbnDir, needFixtures } from '../testing/fixtures.js';
 import {
   fileSource,
   generateTradesSession,
@@ -29,9 +30,12 @@ async function collect(c: LiveClient, n: number): Promise<DbnRecord[]> {
   return out;
 }
 
-describe.skipIf(!haveFixtures)('local gateway', () => {
+// Tests that stream Databento's fixture files; the others use the generator and run everywhere.
+const withFixtures = it.skipIf(!needFixtures('local gateway, file sources'));
+
+describe('local gateway', () => {
   for (const version of [1, 2, 3] as const) {
-    it(`streams a DBN file as a v${version} live session with ts_out`, async () => {
+    withFixtures(`streams a DBN file as a v${version} live session with ts_out`, async () => {
       const file = `${dbnDir}/test_data.trades.v3.dbn.zst`;
       gateway = await startLocalGateway({
         apiKey: KEY,
@@ -67,67 +71,74 @@ describe.skipIf(!haveFixtures)('local gateway', () => {
     });
   }
 
-  it('reports unresolved symbols with a non-fatal ErrorMsg and keeps streaming', async () => {
-    gateway = await startLocalGateway({
-      apiKey: KEY,
-      dataset: 'GLBX.MDP3',
-      source: fileSource(`${dbnDir}/test_data.trades.dbn`),
-    });
-    client = new LiveClient({
-      apiKey: KEY,
-      dataset: 'GLBX.MDP3',
-      gateway: gateway.address,
-      subscriptions: [{ schema: 'trades', symbols: ['ESH1', 'NOPE'] }],
-    });
-    const recs = await collect(client, 5);
-    expect(recs[1]).toMatchObject({
-      kind: 'ErrorMsg',
-      err: 'Failed to resolve symbol: NOPE',
-      code: 4,
-    });
-    expect(recs.filter((r) => r.kind === 'TradeMsg')).toHaveLength(2);
-  });
+  withFixtures(
+    'reports unresolved symbols with a non-fatal ErrorMsg and keeps streaming',
+    async () => {
+      gateway = await startLocalGateway({
+        apiKey: KEY,
+        dataset: 'GLBX.MDP3',
+        source: fileSource(`${dbnDir}/test_data.trades.dbn`),
+      });
+      client = new LiveClient({
+        apiKey: KEY,
+        dataset: 'GLBX.MDP3',
+        gateway: gateway.address,
+        subscriptions: [{ schema: 'trades', symbols: ['ESH1', 'NOPE'] }],
+      });
+      const recs = await collect(client, 5);
+      expect(recs[1]).toMatchObject({
+        kind: 'ErrorMsg',
+        err: 'Failed to resolve symbol: NOPE',
+        code: 4,
+      });
+      expect(recs.filter((r) => r.kind === 'TradeMsg')).toHaveLength(2);
+    },
+  );
 
-  it('speaks the wire protocol: greeting, challenge, auth line, DBN after start_session', async () => {
-    gateway = await startLocalGateway({
-      apiKey: KEY,
-      dataset: 'GLBX.MDP3',
-      source: fileSource(`${dbnDir}/test_data.trades.dbn`),
-    });
-    const sock = connect(gateway.port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    sock.on('data', (d: Buffer) => chunks.push(d));
-    const text = async (lines: number) => {
-      while (Buffer.concat(chunks).toString('latin1').split('\n').length <= lines) {
-        await new Promise((r) => setTimeout(r, 5));
+  withFixtures(
+    'speaks the wire protocol: greeting, challenge, auth line, DBN after start_session',
+    async () => {
+      gateway = await startLocalGateway({
+        apiKey: KEY,
+        dataset: 'GLBX.MDP3',
+        source: fileSource(`${dbnDir}/test_data.trades.dbn`),
+      });
+      const sock = connect(gateway.port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      sock.on('data', (d: Buffer) => chunks.push(d));
+      const text = async (lines: number) => {
+        while (Buffer.concat(chunks).toString('latin1').split('\n').length <= lines) {
+          await once(sock, 'data');
+        }
+        return Buffer.concat(chunks).toString('latin1').split('\n');
+      };
+      const [greeting, cram] = await text(2);
+      expect(greeting).toMatch(/^lsg_version=/);
+      expect(cram).toMatch(/^cram=/);
+      sock.write(
+        `auth=${cramResponse(cram!.slice(5), KEY)}|dataset=GLBX.MDP3|encoding=dbn|compression=none|ts_out=0|client=test\n`,
+      );
+      const lines = await text(3);
+      expect(lines[2]).toBe('success=1|session_id=1');
+      sock.write('schema=trades|stype_in=raw_symbol|symbols=ESH1|id=7|is_last=1\nstart_session\n');
+      const head = Buffer.byteLength(`${lines.slice(0, 3).join('\n')}\n`, 'latin1');
+      const dec = new DbnDecoder();
+      const recs: DbnRecord[] = [];
+      let fed = head;
+      for (;;) {
+        const all = Buffer.concat(chunks);
+        recs.push(...dec.push(all.subarray(fed)));
+        fed = all.length;
+        if (recs.length >= 4) break;
+        await once(sock, 'data');
       }
-      return Buffer.concat(chunks).toString('latin1').split('\n');
-    };
-    const [greeting, cram] = await text(2);
-    expect(greeting).toMatch(/^lsg_version=/);
-    expect(cram).toMatch(/^cram=/);
-    sock.write(
-      `auth=${cramResponse(cram!.slice(5), KEY)}|dataset=GLBX.MDP3|encoding=dbn|compression=none|ts_out=0|client=test\n`,
-    );
-    const lines = await text(3);
-    expect(lines[2]).toBe('success=1|session_id=1');
-    sock.write('schema=trades|stype_in=raw_symbol|symbols=ESH1|id=7|is_last=1\nstart_session\n');
-    const head = Buffer.byteLength(`${lines.slice(0, 3).join('\n')}\n`, 'latin1');
-    const dec = new DbnDecoder();
-    const recs: DbnRecord[] = [];
-    let fed = head;
-    while (recs.length < 4) {
-      await new Promise((r) => setTimeout(r, 5));
-      const all = Buffer.concat(chunks);
-      recs.push(...dec.push(all.subarray(fed)));
-      fed = all.length;
-    }
-    expect(recs[1]).toMatchObject({
-      kind: 'SystemMsg',
-      msg: 'Subscription request 7 for trades data succeeded',
-    });
-    sock.destroy();
-  });
+      expect(recs[1]).toMatchObject({
+        kind: 'SystemMsg',
+        msg: 'Subscription request 7 for trades data succeeded',
+      });
+      sock.destroy();
+    },
+  );
 
   it('in realtime mode sends no backlog without start, and replays it with start', async () => {
     const now = BigInt(Date.now()) * 1_000_000n;

@@ -76,6 +76,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       subscriptionLines: [],
       started: false,
       recordsSent: 0,
+      waitingForDrain: false,
     };
     sessions.push(log);
     const conn = new GatewayConnection(socket, cfg, log, randomBytes(16).toString('hex'));

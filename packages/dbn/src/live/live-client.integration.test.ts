@@ -71,9 +71,18 @@ const isTrade = (r: DbnRecord) => r.kind === 'TradeMsg';
 const key = (r: DbnRecord) =>
   r.kind === 'TradeMsg' ? `${r.ts_recv}:${r.instrument_id}:${r.price}:${r.size}` : '';
 
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+/** Waits until `cond` holds (checked every few ms), failing with `what` after `ms`. */
+async function until(cond: () => boolean, what = 'condition', ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
+
+/** TCP sockets and servers this process holds open. */
+const tcpHandles = () =>
+  process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap');
 
 describe('LiveClient against the local gateway', () => {
   it('authenticates, maps symbols and streams only the subscribed trades', async () => {
@@ -175,7 +184,8 @@ describe('LiveClient against the local gateway', () => {
       if (isTrade(r)) seen.set(key(r), r);
     }
     gateway.dropConnections({ midRecord: true });
-    while (seen.size < 900) {
+    // Records buffered before the drop are read first: go on until the reconnect has happened.
+    while (seen.size < 900 || !gateway.sessions[1]?.started) {
       const r = (await it.next()).value as DbnRecord;
       if (isTrade(r)) seen.set(key(r), r);
     }
@@ -283,12 +293,14 @@ describe('LiveClient against the local gateway', () => {
     );
     const it = client[Symbol.asyncIterator]();
     await it.next();
-    let sent = -1;
-    // Wait until the gateway can no longer write: the client stopped reading.
-    while (sent !== gateway.sessions[0]!.recordsSent) {
-      sent = gateway.sessions[0]!.recordsSent;
-      await new Promise((r) => setTimeout(r, 150));
-    }
+    // The client pauses its socket once `highWaterMark` records wait unread (white-box: the
+    // session's flag), and then the gateway can no longer write: it waits for a drain.
+    const session0 = () => (client as unknown as { session?: { paused: boolean } }).session;
+    await until(
+      () => session0()?.paused === true && gateway.sessions[0]!.waitingForDrain,
+      'the client to pause and the gateway to block',
+    );
+    const sent = gateway.sessions[0]!.recordsSent;
     const total = [...take0(session.records(), 10_000_000)].length;
     expect(sent).toBeLessThan(total);
     // Reading again lets the gateway write again.
@@ -300,15 +312,16 @@ describe('LiveClient against the local gateway', () => {
   });
 
   it('closes cleanly: no sockets or timers left behind', async () => {
-    await new Promise((r) => setTimeout(r, 50)); // let earlier tests' sockets finish closing
+    await until(() => tcpHandles().length === 0, "earlier tests' sockets to close");
     const before = process.getActiveResourcesInfo();
     const { client, gateway } = await setup({ rate: 1000, heartbeatMs: 20 });
     await take(client, 10);
     await client.close();
     await gateway.close();
-    await new Promise((r) => setTimeout(r, 20));
+    // Closed handles leave the list once their close callbacks have run.
+    await until(() => tcpHandles().length === 0, 'the sockets to close');
     const after = process.getActiveResourcesInfo();
-    expect(after.filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap')).toEqual([]);
+    expect(tcpHandles()).toEqual([]);
     expect(after.filter((r) => r === 'Timeout').length).toBeLessThanOrEqual(
       before.filter((r) => r === 'Timeout').length,
     );

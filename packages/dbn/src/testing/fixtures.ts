@@ -18,13 +18,32 @@ function findUp(file: string): string {
 
 const repoRoot = findUp('pnpm-workspace.yaml');
 
-/** Shared data folder (TIMED_SHARED_DATA or <repo>/../shared/data). */
-export const sharedData = process.env.TIMED_SHARED_DATA ?? join(repoRoot, '..', 'shared', 'data');
+/** Shared data folder (TIMED_SHARED_DATA, blank = unset, or <repo>/../shared/data). */
+export const sharedData = process.env.TIMED_SHARED_DATA || join(repoRoot, '..', 'shared', 'data');
+/** Databento's DBN fixtures (with their expected.json) inside the shared data folder. */
 export const dbnDir = join(sharedData, 'dbn');
-export const haveFixtures = existsSync(join(dbnDir, 'expected.json'));
+const haveFixtures = existsSync(join(dbnDir, 'expected.json'));
 
-if (!haveFixtures) {
-  console.warn(`[dbn tests] shared DBN fixtures not found in ${dbnDir}: fixture tests skipped`);
+/** Whether the tests run under CI (`CI` set to anything but empty, `0` or `false`). */
+function underCi(): boolean {
+  const ci = (process.env.CI ?? '').trim().toLowerCase();
+  return ci !== '' && ci !== '0' && ci !== 'false';
+}
+
+/**
+ * The gate of every test that needs Databento's fixtures: true when they are present. When they
+ * are missing, under CI it throws (the test file fails rather than passing with nothing run);
+ * elsewhere it prints a notice naming `suite` and the folder, and returns false so the caller
+ * skips: `describe.skipIf(!needFixtures('decoder fixtures'))(…)`.
+ */
+export function needFixtures(suite: string): boolean {
+  if (haveFixtures) return true;
+  const where = `${dbnDir} (set TIMED_SHARED_DATA to the shared data folder)`;
+  if (underCi()) {
+    throw new Error(`[${suite}] Databento's DBN fixtures are missing from ${where}; CI needs them`);
+  }
+  console.warn(`[${suite}] SKIPPED: Databento's DBN fixtures not found in ${where}`);
+  return false;
 }
 
 export interface ExpectedFile {
@@ -38,7 +57,7 @@ export interface ExpectedFile {
   records: Record<string, unknown>[];
 }
 
-/** Entries of expected.json (empty when the fixtures are absent). */
+/** Entries of expected.json (empty when the fixtures are absent: gate with needFixtures). */
 export function expectedFiles(): ExpectedFile[] {
   if (!haveFixtures) return [];
   const doc = JSON.parse(readFileSync(join(dbnDir, 'expected.json'), 'utf8')) as {

@@ -5,7 +5,7 @@ export {
   type ExpectedFile,
   expectedFiles,
   fixture,
-  haveFixtures,
+  needFixtures,
   sharedData,
 } from './fixtures.js';
 export { mulberry32, Rng } from './prng.js';
