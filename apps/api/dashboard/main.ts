@@ -1,5 +1,6 @@
 // The trader's dashboard: bars of one symbol as candlesticks with a volume histogram
-// (lightweight-charts, bundled locally), and the live migration-status panel.
+// (lightweight-charts, bundled locally), its live price and open candle, the leaderboard, and the
+// live migration-status panel.
 import {
   CandlestickSeries,
   ColorType,
@@ -7,6 +8,7 @@ import {
   HistogramSeries,
   type UTCTimestamp,
 } from 'lightweight-charts';
+import { type LiveBar, LiveView } from './live.js';
 
 interface Bar {
   timestamp: string;
@@ -135,6 +137,32 @@ function draw(bars: Bar[]): void {
   chartBox.dataset.legacyBars = String(bars.filter((b) => b.is_legacy).length);
 }
 
+/** Moves the chart's open candle and volume bar (or adds the next minute) as live bars arrive. */
+function drawLive(bar: LiveBar): void {
+  if (intervalInput.value !== '1m' || document.body.dataset.state !== 'ready') return;
+  const time = Math.floor(Date.parse(bar.timestamp) / 1000) as UTCTimestamp;
+  try {
+    candles.update({ time, open: bar.open, high: bar.high, low: bar.low, close: bar.close });
+    volume.update({
+      time,
+      value: bar.volume,
+      color: bar.close >= bar.open ? COLORS.upVolume : COLORS.downVolume,
+    });
+  } catch {
+    // A bar older than the chart's last one (a resumed stream): the loaded range already has it.
+    return;
+  }
+  chartBox.dataset.openTime = bar.timestamp;
+  chartBox.dataset.openClose = String(bar.close);
+  chartBox.dataset.openVolume = String(bar.volume);
+}
+
+const live = new LiveView(drawLive, (symbol) => {
+  symbolInput.value = symbol;
+  void load();
+  live.follow(symbol);
+});
+
 function showError(message: string | null): void {
   errorBox.hidden = message === null;
   errorBox.textContent = message ?? '';
@@ -253,10 +281,12 @@ async function init(): Promise<void> {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     void load();
+    live.follow(symbolInput.value);
   });
   legacyInput.addEventListener('change', () => void load());
   intervalInput.addEventListener('change', () => void load());
   await Promise.all([load(), loadMigration()]);
+  live.follow(symbolInput.value);
 }
 
 void init();

@@ -5,12 +5,15 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDb, createTestDatabase, type Db, upsertBars } from '@timed/db';
+import { createDb, createTestDatabase, type Db, LivePublisher, upsertBars } from '@timed/db';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { liveState } from '../test/live-state.js';
 import { session, walk } from '../test/seed.js';
+import { until } from '../test/sse.js';
 import { buildApp } from './app.js';
+import { LiveHub } from './live-hub.js';
 
 const executablePath = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 const haveBrowser = existsSync(executablePath);
@@ -27,6 +30,8 @@ if (!haveBrowser) {
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
 
 let db: Db;
+let hub: LiveHub;
+let publisher: LivePublisher;
 let app: FastifyInstance;
 let browser: Browser;
 let page: Page;
@@ -68,13 +73,18 @@ const LEGACY = '#f0b429';
 
 describe.skipIf(!haveBrowser)('dashboard in headless Chromium', () => {
   beforeAll(async () => {
-    db = createDb(await createTestDatabase(inject('adminUrl')));
+    const url = await createTestDatabase(inject('adminUrl'));
+    db = createDb(url);
     await upsertBars(db, [
+      ...session('MSFT', '2025-10-22', 31),
       ...session('AAPL', '2025-10-21', 21, true),
       ...walk('AAPL', Date.parse('2025-10-22T13:00:00Z'), 30, { seed: 4, legacy: true }),
       ...session('AAPL', '2025-10-22', 22),
     ]);
-    app = await buildApp({ db, publicDir: inject('publicDir') });
+    hub = new LiveHub({ db, url, leaderboardIntervalMs: 50 });
+    await hub.start();
+    publisher = new LivePublisher(db);
+    app = await buildApp({ db, publicDir: inject('publicDir'), live: hub });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
     browser = await chromium.launch({
       executablePath,
@@ -94,6 +104,8 @@ describe.skipIf(!haveBrowser)('dashboard in headless Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await app?.close();
+    await hub?.close();
+    await publisher?.close();
     await db?.destroy();
   });
 
@@ -133,6 +145,96 @@ describe.skipIf(!haveBrowser)('dashboard in headless Chromium', () => {
     expect(await settled()).toBe('ready');
     expect(await page.locator('#chart').getAttribute('data-bars')).toBe('390');
     expect(await pixelsOf(LEGACY)).toBe(0);
+  });
+
+  it('moves the live price and the open candle over /stream without a reload', async () => {
+    await page.goto(`${base}/?symbol=AAPL&start=2025-10-21&end=2025-10-22`);
+    expect(await settled()).toBe('ready');
+    await page.waitForFunction(() => document.body.dataset.stream === 'open');
+    await until(() => hub.stats.streams === 1, 'the page to stream');
+    // A marker that a reload would wipe.
+    await page.evaluate(() => {
+      (window as unknown as { marker: number }).marker = 42;
+    });
+    const minute = Date.parse('2025-10-22T20:00:00Z');
+    const chart = page.locator('#chart');
+    const candles = async () => Number(await chart.getAttribute('data-bars'));
+    publisher.publish([
+      liveState('AAPL', 123.45, {
+        prevClose: 120,
+        volume: 250_000,
+        barTimestamp: minute,
+        barOpen: 123,
+        barHigh: 123.5,
+        barLow: 122.9,
+        barClose: 123.45,
+        barVolume: 500,
+      }),
+    ]);
+    await page.waitForFunction(
+      () => document.getElementById('live-price')?.dataset.price === '123.45',
+    );
+    expect(await page.locator('#live-price').textContent()).toMatch(/AAPL.*123\.45.*\+2\.88%/);
+    await page.waitForFunction(
+      () => document.getElementById('chart')?.dataset.openClose === '123.45',
+    );
+    expect(await chart.getAttribute('data-open-volume')).toBe('500');
+
+    publisher.publish([
+      liveState('AAPL', 124.1, {
+        prevClose: 120,
+        barTimestamp: minute,
+        barOpen: 123,
+        barHigh: 124.2,
+        barLow: 122.9,
+        barClose: 124.1,
+        barVolume: 900,
+      }),
+    ]);
+    await page.waitForFunction(
+      () => document.getElementById('chart')?.dataset.openClose === '124.1',
+    );
+    expect(await chart.getAttribute('data-open-volume')).toBe('900');
+    expect(await page.locator('#live-price').getAttribute('data-price')).toBe('124.1');
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    expect(await candles()).toBe(390);
+  });
+
+  it('shows the leaderboard with volume, and charts a symbol clicked in it', async () => {
+    publisher.publish([
+      liveState('MSFT', 410, { prevClose: 400, volume: 3_000_000, tradeCount: 20_000 }),
+      liveState('NVDA', 150, { prevClose: 160, volume: 9_000_000, tradeCount: 70_000 }),
+    ]);
+    await page.waitForFunction(
+      () =>
+        document.querySelectorAll('#leaderboard-table tbody tr[data-symbol="MSFT"]').length === 1,
+    );
+    const gainers = await page
+      .locator('#leaderboard-table tbody tr')
+      .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.symbol));
+    // AAPL +3.42 %, MSFT +2.5 %, NVDA −6.25 %.
+    expect(gainers).toEqual(['AAPL', 'MSFT', 'NVDA']);
+
+    await page.locator('#leaderboard button[data-board="volume"]').click();
+    await page.waitForFunction(
+      () =>
+        document.querySelector<HTMLElement>('#leaderboard-table tbody tr')?.dataset.symbol ===
+        'NVDA',
+    );
+    const volumeCell = page.locator('#leaderboard-table tbody tr[data-symbol="NVDA"] td.volume');
+    expect(await volumeCell.textContent()).toMatch(/9.000.000/);
+
+    await page.locator('#leaderboard-table tbody tr[data-symbol="MSFT"]').click();
+    expect(await settled()).toBe('ready');
+    await page.waitForFunction(
+      () => document.querySelector<HTMLInputElement>('#symbol')?.value === 'MSFT',
+    );
+    expect(await page.locator('#summary').textContent()).toMatch(/390 1m bars of MSFT/);
+    await page.waitForFunction(
+      () => document.getElementById('live-price')?.dataset.price === '410',
+    );
+    await mkdir(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, 'dashboard-live.png'), fullPage: true });
   });
 
   it('shows the API error for a bad symbol', async () => {

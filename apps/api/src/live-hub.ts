@@ -55,6 +55,8 @@ export interface LiveHubStats {
 }
 
 const LEADERBOARD_LIMIT = 20;
+/** The closed mark of a stream opened before the feed closed any minute. */
+const UNKNOWN_MARK = 0;
 
 /**
  * The API's view of live state: follows the screener's publications (LiveListener), answers
@@ -180,7 +182,7 @@ export class LiveHub {
       res,
       new Set(symbols),
       leaderboard,
-      resumeMark ?? 0,
+      resumeMark ?? UNKNOWN_MARK,
       this.maxBufferBytes,
       (s, dropped) => this.forget(s, dropped),
     );
@@ -255,6 +257,8 @@ export class LiveHub {
   private async catchUp(through: number): Promise<void> {
     if (this.closedThrough !== null && through <= this.closedThrough) return;
     const targets = [...this.registered];
+    // A stream opened before any minute closed (mark 0) gets this minute's bars, not a day's.
+    for (const s of targets) if (s.closedMark === UNKNOWN_MARK) s.closedMark = through - 60_000;
     const waiting = targets.filter((s) => s.closedMark < through);
     if (waiting.length) {
       let from = through;
@@ -294,7 +298,12 @@ export class LiveHub {
     let known: number | null;
     try {
       known = this.closedThrough ?? (await this.readClosedMark());
-      if (known !== null && resumeMark !== null && resumeMark < known) {
+      if (
+        known !== null &&
+        resumeMark !== null &&
+        resumeMark !== UNKNOWN_MARK &&
+        resumeMark < known
+      ) {
         const bars = await barsBetween(
           this.db,
           [...stream.symbols],
@@ -310,9 +319,7 @@ export class LiveHub {
       return;
     }
     if (stream.closed) return;
-    // Without any closed minute yet, bars from the minute before this one on are new to it.
-    const floor = Math.floor(this.now() / 60_000) * 60_000 - 60_000;
-    stream.closedMark = Math.max(known ?? floor, resumeMark ?? Number.NEGATIVE_INFINITY);
+    stream.closedMark = Math.max(known ?? UNKNOWN_MARK, resumeMark ?? UNKNOWN_MARK);
     for (const sym of stream.symbols) {
       const r = this.rows.get(sym);
       if (!r) continue;
