@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseSymbols } from '../env.js';
 
 /** The CLI's usage text (printed with every usage error). */
 export const USAGE = `usage: timed-screener <command>
@@ -41,6 +42,10 @@ export function parseCommand(command: string, rest: string[]): Parsed {
     const start = isoDate(values.start, '--start');
     const end = isoDate(values.end, '--end');
     if (end <= start) throw new Error('--end must be after --start');
+    if (values.symbols !== undefined) {
+      const symbols = parseSymbols(values.symbols);
+      if (typeof symbols === 'string') throw new Error(`--symbols ${symbols}`);
+    }
     return { command, start, end, symbols: values.symbols };
   }
   throw new Error(`unknown command "${command}"`);

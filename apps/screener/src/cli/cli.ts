@@ -69,6 +69,7 @@ export async function main(io: Io): Promise<number> {
       logger.error({ holder: err.holder }, err.message);
       return fail(err.message, EXIT.lockHeld);
     }
+    if (err instanceof ScreenerError && err.code === 'USAGE') return fail(err.message, EXIT.config);
     if (err instanceof ScreenerError) {
       if (command === 'run') logger.error({ code: err.code, ...err.context }, err.message);
       return fail(err.message, EXIT.failed);

@@ -91,7 +91,7 @@ export class WriterLock {
       );
       got = r.rows[0]?.ok === true;
       if (!got) {
-        const holder = await findHolder(client, this.name, this.opts.dataset);
+        const holder = await findHolder(client, this.name, this.opts.dataset, this.opts.instanceId);
         throw new LockHeldError(describeHeld(this.opts.dataset, holder), holder);
       }
     } finally {
@@ -147,6 +147,8 @@ async function findHolder(
   client: pg.Client,
   name: string,
   dataset: string,
+  /** The asking process's instance id: its own heartbeat row never names the holder. */
+  self: string,
 ): Promise<LockHolder | undefined> {
   const locks = await client.query<{ pid: number; app: string | null; since: Date | null }>(
     `WITH k AS (SELECT hashtextextended($1, 0) AS key)
@@ -162,6 +164,10 @@ async function findHolder(
   const instanceId = lock?.app?.startsWith('timed-screener:')
     ? lock.app.slice('timed-screener:'.length)
     : undefined;
+  // A backend that is not a screener holds it: no heartbeat row describes it.
+  if (lock && instanceId === undefined) {
+    return { backendPid: lock.pid, since: lock.since ?? undefined };
+  }
   const rows = await client.query<{
     instance_id: string;
     host: string;
@@ -172,9 +178,9 @@ async function findHolder(
   }>(
     `SELECT instance_id, host, pid, schema, started_at, last_seen FROM screener_instances
       WHERE ($1::text IS NOT NULL AND instance_id = $1)
-         OR ($1::text IS NULL AND dataset = $2 AND stopped_at IS NULL)
+         OR ($1::text IS NULL AND dataset = $2 AND stopped_at IS NULL AND instance_id <> $3)
       ORDER BY last_seen DESC LIMIT 1`,
-    [instanceId ?? null, dataset],
+    [instanceId ?? null, dataset, self],
   );
   const row = rows.rows[0];
   if (row) {
