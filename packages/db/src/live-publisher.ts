@@ -271,7 +271,8 @@ export class LivePublisher {
         to_timestamp((r->>15)::float8 / 1000), (r->>16)::float8, (r->>17)::float8,
         (r->>18)::float8, (r->>19)::float8, (r->>20)::numeric::bigint,
         (r->>21)::numeric::integer, (r->>22)::float8, now()
-      FROM json_array_elements(${`[${rows.join(',')}]`}::json) AS r
+      -- jsonb: each row is parsed once (->> on json text re-parses it per field).
+      FROM jsonb_array_elements(${`[${rows.join(',')}]`}::jsonb) AS r
       ON CONFLICT (symbol) DO UPDATE SET
         version = EXCLUDED.version, session_day = EXCLUDED.session_day, price = EXCLUDED.price,
         bid = EXCLUDED.bid, ask = EXCLUDED.ask, last_size = EXCLUDED.last_size,
