@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDb, createTestDatabase, type Db, sql, upsertBars } from '@timed/db';
@@ -176,20 +177,22 @@ describe('timed-screener run: failure exits', () => {
   });
 });
 
-describe('timed-screener replay: interrupted', () => {
-  it('SIGTERM mid-file writes the complete minutes read so far, says interrupted, exits 1', async () => {
-    // About 48,000 bars: more than the writer lets pile up (40,000) before reading waits.
-    const s = recentSession({
-      seed: 54,
-      minutes: 150,
-      minutesAgo: 60 * 6,
-      symbols: 600,
-      tradesPerSecond: 40,
-    });
+describe('replay and backfill: interrupted', () => {
+  // About 48,000 bars: more than the writer lets pile up (40,000) before reading waits.
+  const s = recentSession({
+    seed: 54,
+    minutes: 150,
+    minutesAgo: 60 * 6,
+    symbols: 600,
+    tradesPerSecond: 40,
+  });
+  const expected = expectedBars(s.session, s.records);
+  const file = () => join(dir, 'long.dbn');
+
+  beforeAll(() => {
     const symbols = new Map(s.session.instruments.map((i) => [i.instrument_id, i.symbol]));
-    const file = join(dir, 'long.dbn');
     writeFileSync(
-      file,
+      file(),
       encodeDbn(
         {
           dataset: 'EQUS.MINI',
@@ -204,28 +207,74 @@ describe('timed-screener replay: interrupted', () => {
         s.records,
       ),
     );
-    const expected = expectedBars(s.session, s.records);
-    expect(expected.length).toBeGreaterThan(42_000);
-    const release = await holdBarWrites();
-    const replay = spawnCli(['replay', file], { DATABASE_URL: url, LOG_LEVEL: 'info' });
+  });
+
+  /** SIGTERMs `p` while its bar writes are held back, then lets them go; returns its exit code. */
+  async function interrupt(p: Spawned): Promise<number | null> {
     cleanups.push(async () => {
-      replay.child.kill('SIGKILL');
-      await replay.exited;
+      p.child.kill('SIGKILL');
+      await p.exited;
     });
     await waitFor('a bar write held back', writeBlocked);
-    replay.child.kill('SIGTERM');
-    await waitFor('the signal seen', () => replay.stderr().includes('stopping: flushing'));
-    await release();
-    expect(await replay.exited).toBe(1);
-    const lines = plainLines(replay.stdout());
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^replay of .*long\.dbn interrupted: \d+ trades, \d+ bars written/);
-    // Whole minutes only, each equal to the rebuild; the rest of the file was not read.
+    p.child.kill('SIGTERM');
+    await waitFor('the signal seen', () => p.stderr().includes('stopping: flushing'));
+    return p.exited;
+  }
+
+  /** Whole minutes only, each equal to the rebuild; the rest of the input was not read. */
+  async function expectWholeMinutesOnly() {
     const written = await storedBars(db);
     const minutes = new Set(written.map((b) => b.minute));
     expect(written).toEqual(expected.filter((b) => minutes.has(b.minute)));
     expect(written.length).toBeGreaterThan(0);
     expect(written.length).toBeLessThan(expected.length);
+  }
+
+  it('replay: SIGTERM mid-file writes the complete minutes read so far, says so, exits 1', async () => {
+    expect(expected.length).toBeGreaterThan(42_000);
+    const release = await holdBarWrites();
+    const replay = spawnCli(['replay', file()], { DATABASE_URL: url, LOG_LEVEL: 'info' });
+    const exited = interrupt(replay);
+    await waitFor('the signal seen', () => replay.stderr().includes('stopping: flushing'));
+    await release();
+    expect(await exited).toBe(1);
+    const lines = plainLines(replay.stdout());
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^replay of .*long\.dbn interrupted: \d+ trades, \d+ bars written/);
+    await expectWholeMinutesOnly();
+  });
+
+  it('backfill: SIGTERM mid-download writes the complete minutes so far, says so, exits 1', async () => {
+    const body = readFileSync(file());
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        res.end(body);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise((r) => server.close(r)));
+    const port = (server.address() as { port: number }).port;
+    const release = await holdBarWrites();
+    const start = new Date(Number(s.session.start / 1_000_000n)).toISOString();
+    const end = new Date(Number(s.session.end / 1_000_000n)).toISOString();
+    const backfill = spawnCli(['backfill', '--start', start, '--end', end], {
+      DATABASE_URL: url,
+      LOG_LEVEL: 'info',
+      DATABENTO_API_KEY: TEST_API_KEY,
+      DATABENTO_HISTORICAL_URL: `http://127.0.0.1:${port}`,
+    });
+    const exited = interrupt(backfill);
+    await waitFor('the signal seen', () => backfill.stderr().includes('stopping: flushing'));
+    await release();
+    expect(await exited).toBe(1);
+    const lines = plainLines(backfill.stdout());
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^backfill interrupted \(historical EQUS\.MINI trades .*\): \d+ trades/,
+    );
+    await expectWholeMinutesOnly();
   });
 });
 
