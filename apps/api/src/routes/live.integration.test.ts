@@ -259,15 +259,14 @@ describe('GET /leaderboard with the Worker (TIMED_WORKER_URL)', () => {
         held.push(res);
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          ok: true,
-          data: [
-            { ticker: 'aaa', version: '2', data: { state: 'Q1', htf_score: 42.5, ltf_score: -3 } },
-          ],
-          next_cursor: null,
-        }),
-      );
+      // Two pages, as the Worker pages its index (cursor = the last ticker of the page before).
+      const second = new URL(req.url, 'http://x').searchParams.get('cursor') === 'AAA';
+      const page = second
+        ? { ticker: 'bbb', version: '2', data: { state: 'Q3', htf_score: -10, ltf_score: 7.5 } }
+        : { ticker: 'aaa', version: '2', data: { state: 'Q1', htf_score: 42.5, ltf_score: -3 } };
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ ok: true, data: [page], next_cursor: second ? null : 'AAA' }));
     });
     await new Promise<void>((r) => worker.listen(0, '127.0.0.1', r));
     workerUrl = `http://127.0.0.1:${(worker.address() as AddressInfo).port}`;
@@ -293,7 +292,9 @@ describe('GET /leaderboard with the Worker (TIMED_WORKER_URL)', () => {
     const aaa = body.rows.find((r: { symbol: string }) => r.symbol === 'AAA');
     expect(aaa).toMatchObject({ state: 'Q1', htf_score: 42.5, ltf_score: -3 });
     const bbb = body.rows.find((r: { symbol: string }) => r.symbol === 'BBB');
-    expect(bbb).toMatchObject({ state: null, htf_score: null, ltf_score: null });
+    expect(bbb).toMatchObject({ state: 'Q3', htf_score: -10, ltf_score: 7.5 });
+    const ccc = body.rows.find((r: { symbol: string }) => r.symbol === 'CCC');
+    expect(ccc).toMatchObject({ state: null, htf_score: null, ltf_score: null });
   });
 
   it('answers without scores when the Worker is slow', async () => {
