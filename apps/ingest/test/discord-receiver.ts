@@ -33,7 +33,11 @@ export async function startDiscordReceiver(): Promise<{ url: string; close(): Pr
       const text = Buffer.concat(chunks).toString('utf8');
       const path = req.url ?? '/';
       const reply = (status: number, body?: unknown) => {
-        res.writeHead(status, body === undefined ? {} : { 'content-type': 'application/json' });
+        // No keep-alive: a pooled connection the server closes while idle (Node's 5 s
+        // keepAliveTimeout) makes workerd's next request on it fail with "Network connection lost".
+        const headers: Record<string, string> = { connection: 'close' };
+        if (body !== undefined) headers['content-type'] = 'application/json';
+        res.writeHead(status, headers);
         res.end(body === undefined ? undefined : JSON.stringify(body));
       };
       if (path === '/received' && req.method === 'GET') return reply(200, received);

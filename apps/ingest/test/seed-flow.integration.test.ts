@@ -1,9 +1,12 @@
+import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { setKvObserver } from '../src/kv/kv-store.js';
 import {
   API_KEY,
   alert,
   call,
+  coordinator,
   failNextNotices,
   freshStart,
   getJson,
@@ -137,13 +140,21 @@ describe("the seed's example migration flow (2.1.0 -> 2.2.0)", () => {
 
   it('old data is not served while its purge is still pending', async () => {
     await collectOldData();
+    // Hold the purge: KV refuses its listings until released, so nothing is deleted meanwhile.
+    setKvObserver((op) => {
+      if (op.kind === 'list') throw new Error('KV list failed: 503 (held by the test)');
+    });
     const res = await ingest(alert('AAPL', '2.2.0'));
     expect(res.status).toBe(200);
-    // The purge waits for isolates' cached versions to expire; the old value is still in KV.
+    expect((await status()).purge).not.toBeNull();
+    // The old value is still in KV, yet not served: it belongs to the replaced model.
     expect(await env.TIMED_KV.get('timed:latest:T000')).not.toBeNull();
     const old = await getJson('/timed/latest?ticker=T000');
     expect(old.status).toBe(404);
+    setKvObserver(undefined);
+    await runDurableObjectAlarm(coordinator());
     await waitForQuiet();
+    expect(await env.TIMED_KV.get('timed:latest:T000')).toBeNull();
   });
 
   it('a failing Discord webhook is logged and never fails the ingest or the migration', async () => {

@@ -12,26 +12,22 @@ import {
 import { CoordinatorStore } from './coordinator-store.js';
 import { flushIndex, nextFlushAt } from './index-flusher.js';
 import { sendJobNotices } from './job-notices.js';
-import { judgeHandSetVersion, planVersionRequest } from './operator-version.js';
 import { type MigrationRecord, type PurgeJob, progressOf, runPurgeSlice } from './purge-job.js';
 import type {
   AdmitResult,
-  ArchiveRecord,
   CoordinatorStatus,
   GateState,
   IngestNote,
   PurgeResult,
-  VersionChange,
   VersionChangeResult,
   VersionRequest,
 } from './types.js';
+import { VersionChanges, type VersionHost } from './version-changes.js';
 
 /** Extra wait, beyond the isolates' version-cache lifetime, before a migration's purge starts. */
 const PURGE_GRACE_MARGIN_MS = 500;
 /** Retry delay after an alarm invocation failed. */
 export const ALARM_RETRY_MS = 5_000;
-/** Shortest gap between two reads of `timed:data_version` (looking for a hand-set value). */
-const MIN_KV_CHECK_MS = 1_000;
 
 /**
  * The single, strongly consistent authority for the data version S. Every decision that changes S
@@ -47,14 +43,13 @@ export class VersionCoordinator extends DurableObject<RawEnv> {
   private readonly deleting = new Map<string, Promise<void>>();
   private sliceLock: Promise<unknown> = Promise.resolve();
   private invocations = 0;
-  /** When `timed:data_version` was last read, and the read in flight (shared by callers). */
-  private kvCheckedAt = 0;
-  private kvCheck: Promise<void> | undefined;
+  private readonly versions: VersionChanges;
 
   constructor(ctx: DurableObjectState, env: RawEnv) {
     super(ctx, env);
     this.config = readEnv(env);
     this.store = new CoordinatorStore(ctx.storage.sql);
+    this.versions = new VersionChanges(this.versionHost());
     ctx.blockConcurrencyWhile(() => this.load());
   }
 
@@ -78,7 +73,7 @@ export class VersionCoordinator extends DurableObject<RawEnv> {
 
   /** The current data version, expected version and whether a purge runs. */
   async state(): Promise<GateState> {
-    this.watchKvVersion();
+    this.versions.watch();
     return this.gateState();
   }
 
@@ -98,10 +93,10 @@ export class VersionCoordinator extends DurableObject<RawEnv> {
     let d = decide();
     if (d.action === 'initialize' || d.action === 'bump' || d.action === 'migrate') {
       // Before S changes (and old data is purged), honour a hand-set `timed:data_version` (a skip).
-      await this.checkKvVersion(0);
+      await this.versions.check(0);
       d = decide();
     } else {
-      this.watchKvVersion();
+      this.versions.watch();
     }
     const now = Date.now();
     let migration: AdmitResult['migration'];
@@ -135,7 +130,7 @@ export class VersionCoordinator extends DurableObject<RawEnv> {
 
   /** Records handled payloads: index membership, last-ingest time, stale/mismatch counters. */
   async recordIngests(notes: IngestNote[]): Promise<GateState> {
-    this.watchKvVersion();
+    this.versions.watch();
     for (const note of notes) this.record(note);
     this.save();
     await this.scheduleAlarm();
@@ -193,7 +188,7 @@ export class VersionCoordinator extends DurableObject<RawEnv> {
 
   /** Everything /timed/health and /timed/version report (after a check for a hand-set S). */
   async status(): Promise<CoordinatorStatus> {
-    await this.checkKvVersion(this.kvCheckEveryMs());
+    await this.versions.checkIfDue();
     return {
       stored: this.s.version,
       expected: this.config.expectedVersion,
@@ -209,64 +204,9 @@ export class VersionCoordinator extends DurableObject<RawEnv> {
     };
   }
 
-  /**
-   * `POST /timed/version`: an operator sets S. Forward without purging is the seed's skip;
-   * forward with `purge: true` migrates; back needs `rollback: true` and archives the current
-   * version's data before anything changes, then purges it unless `purge: false`.
-   */
+  /** `POST /timed/version`: an operator's skip, migration or rollback (see VersionChanges). */
   async changeVersion(req: VersionRequest): Promise<VersionChangeResult> {
-    // A hand-set value read after this call would silently override the operator's request.
-    await this.checkKvVersion(0);
-    const from = this.s.version;
-    const plan = planVersionRequest(req, from, this.s.job !== null);
-    if (plan.kind === 'refuse') {
-      logEvent('warn', 'version_change_refused', {
-        from,
-        to: req.version,
-        rollback: req.rollback ?? false,
-        code: plan.code,
-      });
-      return { ok: false, status: plan.status, code: plan.code, message: plan.message };
-    }
-    if (plan.kind === 'rollback') return this.rollBack(from!, req.version, plan.purge);
-    const to = req.version;
-    const now = Date.now();
-    let archiveKey: string | undefined;
-    if (plan.kind === 'initialize') {
-      this.setVersion(to);
-      this.noteVersionChange({
-        kind: 'initialize',
-        via: 'route',
-        from,
-        to,
-        purge: false,
-        atMs: now,
-      });
-    } else if (plan.kind === 'skip') {
-      this.skipTo(to, 'route', now);
-    } else if (plan.kind === 'migrate') {
-      archiveKey = this.startMigration(from!, to, now)?.archiveKey;
-      this.noteVersionChange({
-        kind: 'migrate',
-        via: 'route',
-        from,
-        to,
-        purge: true,
-        archiveKey,
-        atMs: now,
-      });
-    }
-    this.save();
-    await this.scheduleAlarm();
-    return {
-      ok: true,
-      action: plan.kind,
-      from,
-      to,
-      purge: plan.purge,
-      ...(archiveKey ? { archiveKey } : {}),
-      state: this.gateState(),
-    };
+    return this.versions.change(req);
   }
 
   /** Flushes the index/version copies that are due and continues a running purge. */
@@ -287,143 +227,24 @@ export class VersionCoordinator extends DurableObject<RawEnv> {
     }
   }
 
-  private kvCheckEveryMs(): number {
-    return Math.max(this.config.versionCacheMs, MIN_KV_CHECK_MS);
-  }
-
-  /** Looks for a hand-set `timed:data_version` in the background, at most once per window. */
-  private watchKvVersion(): void {
-    void this.checkKvVersion(this.kvCheckEveryMs());
-  }
-
-  /**
-   * Reads `timed:data_version` unless it was read less than `maxAgeMs` ago, and adopts a value the
-   * coordinator did not write (see `judgeHandSetVersion`). Concurrent callers share one read.
-   */
-  private checkKvVersion(maxAgeMs: number): Promise<void> {
-    if (this.kvCheck) return this.kvCheck;
-    if (maxAgeMs > 0 && Date.now() - this.kvCheckedAt < maxAgeMs) return Promise.resolve();
-    const startedAt = Date.now();
-    const check = async () => {
-      try {
-        const kv = new KvStore(this.config.kv, `version-check#${++this.invocations}`);
-        const read = await kv.getText(KEYS.dataVersion);
-        this.kvCheckedAt = startedAt;
-        this.applyHandSetVersion(read.value, read.meta, Date.now());
-      } catch (error) {
-        // S stays as it is; the next check tries again.
-        logEvent('error', 'version_check_failed', { error: errorText(error) });
-      } finally {
-        this.kvCheck = undefined;
-      }
+  private versionHost(): VersionHost {
+    const self = this;
+    return {
+      get s() {
+        return self.s;
+      },
+      config: this.config,
+      store: this.store,
+      kv: (scope) => new KvStore(this.config.kv, `${scope}#${++this.invocations}`),
+      gateState: () => this.gateState(),
+      setVersion: (v) => this.setVersion(v),
+      startMigration: (from, to, now) => this.startMigration(from, to, now),
+      clearIndex: (now) => this.clearIndex(now),
+      replaceJob: (init) => this.replaceJob(init),
+      purgeAfter: (now) => now + this.config.versionCacheMs + PURGE_GRACE_MARGIN_MS,
+      save: () => this.save(),
+      scheduleAlarm: () => this.scheduleAlarm(),
     };
-    this.kvCheck = check();
-    return this.kvCheck;
-  }
-
-  private applyHandSetVersion(
-    value: string | null,
-    meta: Parameters<typeof judgeHandSetVersion>[1],
-    now: number,
-  ): void {
-    const j = judgeHandSetVersion(value, meta, { stored: this.s.version, kvSeen: this.s.kvSeen });
-    if (j.kind === 'ignore') return;
-    this.s.kvSeen = j.to;
-    if (j.kind === 'adopt') {
-      this.skipTo(j.to, 'kv', now);
-    } else {
-      this.noteVersionChange({
-        kind: 'refused',
-        via: 'kv',
-        from: this.s.version,
-        to: j.to,
-        purge: false,
-        reason: j.reason,
-        atMs: now,
-      });
-    }
-    this.save();
-    void this.scheduleAlarm().catch(() => undefined);
-  }
-
-  /** Moves S forward without purging; the old version's data stays and is served. */
-  private skipTo(to: string, via: VersionChange['via'], now: number): void {
-    const from = this.s.version;
-    if (from !== null) this.s.keepFrom ??= from;
-    this.setVersion(to);
-    this.noteVersionChange({ kind: 'skip', via, from, to, purge: false, atMs: now });
-  }
-
-  /** Archives the data of S, then sets S = `to` (< S) and, when asked, purges what is newer. */
-  private async rollBack(from: string, to: string, purge: boolean): Promise<VersionChangeResult> {
-    const now = Date.now();
-    const archiveKey = KEYS.archive(from, now);
-    const archive: ArchiveRecord = {
-      version: from,
-      migratedAt: now,
-      tickerCount: this.store.tickerCount(),
-      sampleTickers: this.store.tickers(10),
-    };
-    logEvent('info', 'rollback_started', { from, to, purge, archiveKey });
-    try {
-      const kv = new KvStore(this.config.kv, `rollback#${++this.invocations}`);
-      await kv.put(archiveKey, JSON.stringify(archive), {
-        meta: { v: from },
-        expirationTtl: this.config.archiveTtlSeconds,
-      });
-    } catch (error) {
-      logEvent('error', 'rollback_failed', { from, to, archiveKey, error: errorText(error) });
-      return {
-        ok: false,
-        status: 503,
-        code: 'archive_failed',
-        message: `could not write the archive ${archiveKey}; nothing was rolled back, try again`,
-      };
-    }
-    // The archive write let other calls in: roll back only what was archived.
-    if (this.s.version !== from || this.s.job !== null) {
-      logEvent('warn', 'rollback_failed', { from, to, archiveKey, error: 'version changed' });
-      return {
-        ok: false,
-        status: 409,
-        code: 'version_changed',
-        message: `the data version changed from ${from} while archiving; nothing was rolled back, try again`,
-      };
-    }
-    this.s.version = to;
-    this.s.flush.versionGen++;
-    this.s.mismatch = null;
-    if (this.s.keepFrom !== null && compareSemver(this.s.keepFrom, to) >= 0) this.s.keepFrom = null;
-    if (purge) {
-      const tickerCount = this.store.tickerCount();
-      this.clearIndex(now);
-      this.replaceJob({
-        reason: 'rollback',
-        keepVersion: null,
-        dropAbove: to,
-        runAfter: now + this.config.versionCacheMs + PURGE_GRACE_MARGIN_MS,
-        tickerCount,
-        migrations: [],
-      });
-    }
-    this.noteVersionChange({
-      kind: 'rollback',
-      via: 'route',
-      from,
-      to,
-      purge,
-      archiveKey,
-      atMs: now,
-    });
-    this.save();
-    await this.scheduleAlarm();
-    return { ok: true, action: 'rollback', from, to, purge, archiveKey, state: this.gateState() };
-  }
-
-  private noteVersionChange(change: VersionChange): void {
-    this.s.lastVersionChange = change;
-    const { kind, ...fields } = change;
-    logEvent(kind === 'refused' ? 'warn' : 'info', `version_${kind}`, fields);
   }
 
   private clearIndex(now: number): void {
