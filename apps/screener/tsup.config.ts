@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { watEsbuildPlugin } from './build/wat.js';
 
 export default defineConfig({
   entry: ['src/main.ts', 'src/bench.ts'],
@@ -7,4 +8,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
+  // The trades scan's WebAssembly text, compiled by wabt and inlined as bytes.
+  esbuildPlugins: [watEsbuildPlugin()],
 });

@@ -5,7 +5,9 @@ import {
   normDecimal,
   type PlainBar,
   referenceBars,
+  referenceVwaps,
   sortBars,
+  vwapMismatches,
 } from '../../test/helpers/reference-bars.js';
 import { heartbeat, quote, tradesSession, UNDEF_PRICE } from '../../test/helpers/session.js';
 import { withoutWebAssembly } from '../../test/helpers/webassembly.js';
@@ -74,6 +76,12 @@ describe('BarAggregator (trades)', () => {
     const expected = referenceBars(s.records, (id) => s.symbols.get(id));
     expect(sortBars(bars.map(plain))).toEqual(expected);
     expect(expected.length).toBeGreaterThan(300);
+    expect(
+      vwapMismatches(
+        bars,
+        referenceVwaps(s.records, (id) => s.symbols.get(id)),
+      ),
+    ).toEqual([]);
     const undefinedPrices = s.records.filter(
       (r) => r.kind === 'TradeMsg' && r.price === UNDEF_PRICE,
     ).length;
@@ -315,6 +323,7 @@ describe('BarAggregator (mbp-1 rollback mode)', () => {
       trade({ instrument_id: 1, ts_event: T0, ts_recv: T0 + 6n, price: px(500), size: 9 }),
     ];
     const { bars, agg } = run(encodeDbn(md({ 1: 'WGRX' }, 'mbp-1'), recs), 'mbp-1');
+    expect(bars.map((b) => b.vwap)).toEqual([null]); // quotes have no sizes: no VWAP
     expect(bars.map(plain)).toEqual([
       {
         symbol: 'WGRX',
@@ -344,8 +353,11 @@ describe('BarAggregator without WebAssembly (node --jitless)', () => {
   it('builds the same bars from records and from batches; only the scan needs WebAssembly', async () => {
     const s = tradesSession({ seed: 31, symbols: 30, count: 12_000, startNs: T0 + 5n });
     const expected = referenceBars(s.records, (id) => s.symbols.get(id));
+    const vwaps = referenceVwaps(s.records, (id) => s.symbols.get(id));
     const { batches, objects } = await withoutWebAssembly(() => {
-      const batches = run(s.bytes, 'trades', 997, false).bars.map(plain);
+      const batchBars = run(s.bytes, 'trades', 997, false).bars;
+      expect(vwapMismatches(batchBars, vwaps)).toEqual([]);
+      const batches = batchBars.map(plain);
       const dec = new DbnDecoder();
       const bars: BarInput[] = [];
       const agg = new BarAggregator({
@@ -355,6 +367,7 @@ describe('BarAggregator without WebAssembly (node --jitless)', () => {
       });
       for (const r of [...dec.push(s.bytes), ...dec.end()]) agg.handleRecord(r);
       agg.closeAll();
+      expect(vwapMismatches(bars, vwaps)).toEqual([]);
       return { batches, objects: bars.map(plain) };
     });
     expect(sortBars(batches)).toEqual(expected);

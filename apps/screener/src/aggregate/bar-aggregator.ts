@@ -12,7 +12,7 @@ import type { AggregatorStats, BarAggregatorOptions } from './aggregator-options
 import type { BarSource } from './bar-source.js';
 import { ClosedBars } from './closed-bars.js';
 import { MinuteClock, NO_MINUTE, Placement } from './minute-clock.js';
-import { SCAN_PIECE, ScanInt, type TradeScanner } from './scan/trade-scan.js';
+import { SCAN_PIECE, type TradeScanner } from './scan/trade-scanner.js';
 import { SlotTable } from './slot-table.js';
 import { movesClock, systemCodeOf } from './system-code.js';
 
@@ -68,7 +68,7 @@ export class BarAggregator {
       onUnmapped: options.onUnmapped,
       scan: options.scan ?? false,
     });
-    this.clock = new MinuteClock(this.slots.shared);
+    this.clock = new MinuteClock(this.slots.shared.header);
   }
 
   /** The open minute's epoch minute, or undefined before the first record. */
@@ -198,17 +198,15 @@ export class BarAggregator {
 
   /** Moves the scan's counters into stats. */
   private collectScanCounts(): void {
-    const counters = this.slots.shared.i;
-    const aggregated = counters[ScanInt.Aggregated]!;
-    this.stats.records += counters[ScanInt.Records]!;
-    this.stats.undefinedPrice += counters[ScanInt.UndefinedPrice]!;
+    const header = this.slots.shared.header;
+    const aggregated = header.aggregated;
+    this.stats.records += header.records;
+    this.stats.undefinedPrice += header.undefinedPrices;
     if (aggregated > 0) {
       this.stats.aggregated += aggregated;
       this.changedSinceSnapshot = true;
     }
-    counters[ScanInt.Records] = 0;
-    counters[ScanInt.Aggregated] = 0;
-    counters[ScanInt.UndefinedPrice] = 0;
+    header.clearCounts();
   }
 
   /** mbp-1 (rollback mode) batches, trades without the scan or on a big-endian host. */

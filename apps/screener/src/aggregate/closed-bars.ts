@@ -1,7 +1,7 @@
 import type { BarInput } from '@timed/schema';
 import type { BarSource } from './bar-source.js';
 import { unitsToDecimal } from './decimal-units.js';
-import { Row } from './scan/trade-scan.js';
+import { Row } from './scan/layout.js';
 
 /**
  * The bars of one minute (prices in 1e-9 units, or bid+ask sums in mbp-1 mode), read in place
@@ -17,7 +17,7 @@ export class ClosedBars {
     readonly minute: number,
     readonly source: BarSource,
     readonly length: number,
-    /** The aggregator's rows of Row.Size doubles (trade-scan.ts's Row layout). */
+    /** The aggregator's rows of Row.Size doubles (layout.ts's Row). */
     private readonly rows: Float64Array,
     /** Slot (row and symbol index) of bar k. */
     private readonly slots: Int32Array,
@@ -38,7 +38,10 @@ export class ClosedBars {
     }
   }
 
-  /** The bars as `upsertBars` takes them: exact decimal prices, is_legacy false, data_source. */
+  /**
+   * The bars as `upsertBars` takes them: exact decimal prices, is_legacy false, data_source, and
+   * vwap (a number; null without volume).
+   */
   toBarInputs(): BarInput[] {
     this.check();
     const n = this.length;
@@ -58,6 +61,7 @@ export class ClosedBars {
       const high = h === o ? open : unitsToDecimal(h, divisor);
       const low = l === o ? open : l === h ? high : unitsToDecimal(l, divisor);
       const close = c === o ? open : c === h ? high : c === l ? low : unitsToDecimal(c, divisor);
+      const volume = rows[r + Row.Volume]!;
       bars[i] = {
         symbol: this.symbols[slot]!,
         timestamp,
@@ -65,10 +69,12 @@ export class ClosedBars {
         high,
         low,
         close,
-        volume: rows[r + Row.Volume]!,
+        volume,
         trade_count: rows[r + Row.Count]!,
         is_legacy: false,
         data_source: this.source,
+        // Σ(price × size) / Σ size in dollars; none without volume (mbp-1 mids have size 0).
+        vwap: volume > 0 ? rows[r + Row.PriceVolume]! / volume / 1e9 : null,
       };
     }
     return bars;

@@ -1,5 +1,5 @@
 import { MinuteSplitter } from './minute-splitter.js';
-import { ScanFloat, type ScanState } from './scan/trade-scan.js';
+import type { ScanHeader } from './scan/layout.js';
 
 /** Marks "no minute" in the clock's minute fields (epoch minutes are never negative). */
 export const NO_MINUTE = -1;
@@ -21,7 +21,7 @@ export enum Placement {
 /**
  * The aggregator's sense of time: which minute is open, the stream clock (the latest record,
  * heartbeat or end-of-interval time seen) and the wall-clock estimate of it between records.
- * The clock's ns offset into its minute lives in the scan's header (ScanFloat.ClockOff) because
+ * The clock's ns offset into its minute lives in the scan's header (streamOffsetNs) because
  * the WebAssembly scan moves it too.
  */
 export class MinuteClock {
@@ -39,14 +39,14 @@ export class MinuteClock {
   /** The last heartbeat / end-of-interval ts_event, split. */
   readonly eventTime = new MinuteSplitter();
 
-  constructor(private readonly shared: ScanState) {}
+  constructor(private readonly header: ScanHeader) {}
 
   /** ns offset of the stream clock into its minute. */
   private get streamOffset(): number {
-    return this.shared.f[ScanFloat.ClockOff]!;
+    return this.header.streamOffsetNs;
   }
   private set streamOffset(offset: number) {
-    this.shared.f[ScanFloat.ClockOff] = offset;
+    this.header.streamOffsetNs = offset;
   }
 
   /** Stream clock (ms) of the last record or heartbeat seen; 0 before any. */

@@ -1,11 +1,11 @@
 import {
   DIRECT_IDS,
+  HEADER_BYTES,
   Row,
-  ScanFloat,
-  ScanInt,
+  ScanHeader,
   type ScanState,
   STAMP_STEP,
-} from './scan/trade-scan.js';
+} from './scan/layout.js';
 
 /**
  * Where the slot table's state lives: the WebAssembly scan's memory (TradeScanner, for batch
@@ -22,10 +22,6 @@ export interface RowMemory {
   growTouched(n: number): void;
 }
 
-/** The scan header's scalar counts (ScanFloat and ScanInt members). */
-const FLOATS = ScanFloat.Stamp + 1;
-const INTS = ScanInt.MinuteOpen + 1;
-
 /** The slot table's state in ordinary typed arrays: no WebAssembly needed (live, backfill). */
 export class PlainRowMemory implements RowMemory {
   readonly st: ScanState;
@@ -33,15 +29,14 @@ export class PlainRowMemory implements RowMemory {
 
   constructor(capacity: number, touchedCap: number) {
     this.st = {
+      header: new ScanHeader(new ArrayBuffer(HEADER_BYTES)),
       row: new Float64Array(0),
       slotById: new Int32Array(DIRECT_IDS),
       symDay: new Int32Array(0),
       symVersion: new Int32Array(0),
       touched: new Int32Array(0),
-      f: new Float64Array(FLOATS),
-      i: new Int32Array(INTS),
     };
-    this.st.f[ScanFloat.Stamp] = STAMP_STEP;
+    this.st.header.stampBase = STAMP_STEP;
     this.grow(capacity);
     this.growTouched(touchedCap);
   }

@@ -2,18 +2,8 @@ import { barProblem } from '@timed/schema';
 import { NO_MINUTE } from './minute-clock.js';
 import { MINUTE_NS } from './minute-splitter.js';
 import { PlainRowMemory, type RowMemory } from './row-memory.js';
-import {
-  DIRECT_IDS,
-  Row,
-  ScanFloat,
-  ScanInt,
-  type ScanState,
-  STAMP_LIMIT,
-  STAMP_STEP,
-  TradeScanner,
-} from './scan/trade-scan.js';
-
-const TWO32 = 4294967296;
+import { DIRECT_IDS, Row, type ScanState, STAMP_LIMIT, STAMP_STEP } from './scan/layout.js';
+import { TradeScanner } from './scan/trade-scanner.js';
 
 /** Options of SlotTable. */
 export interface SlotTableOptions {
@@ -51,7 +41,7 @@ export class SlotTable {
     this.scanner = options.scan ? new TradeScanner(1024, 1024) : undefined;
     this.memory = this.scanner ?? new PlainRowMemory(1024, 1024);
     this.shared = this.memory.st;
-    this.shared.i[ScanInt.Day] = -1;
+    this.shared.header.day = -1;
   }
 
   /** The WebAssembly scan over these slots, when asked for (batch replay only). */
@@ -84,9 +74,9 @@ export class SlotTable {
    * one price_bars refuses.
    */
   resolve(slot: number, id: number, minute: number): boolean {
-    const { symDay, symVersion, i } = this.shared;
-    const day = i[ScanInt.Day]!;
-    const version = i[ScanInt.Version]!;
+    const { symDay, symVersion, header } = this.shared;
+    const day = header.day;
+    const version = header.mappingVersion;
     if (symDay[slot] === day && symVersion[slot] === version) return true;
     const symbol = this.options.symbolOf(id, minute);
     if (symbol === undefined || (symbol !== this.symbols[slot] && !storableSymbol(symbol))) {
@@ -104,18 +94,18 @@ export class SlotTable {
 
   /** Notes a SymbolMappingMsg: every cached symbol must be resolved again. */
   mappingChanged(): void {
-    this.shared.i[ScanInt.Version]! += 1;
+    this.shared.header.mappingVersion += 1;
   }
 
   /**
-   * Adds a record of the open minute `minute`, `offset` ns into it, to its instrument's bar: the
-   * OHLCV update rule of the general path (the scan applies the same one). False when the
-   * instrument has no storable symbol (the record is skipped).
+   * Adds a record of the open minute `minute`, `offset` ns into it, to its instrument's bar by
+   * layout.ts's OHLCV rule (trade-scan.wat applies the same one). False when the instrument has
+   * no storable symbol (the record is skipped).
    */
   add(id: number, price: number, size: number, offset: number, minute: number): boolean {
     const shared = this.shared;
     let slot = this.slotOf(id);
-    const stampBase = shared.f[ScanFloat.Stamp]!;
+    const stampBase = shared.header.stampBase;
     const stamp = stampBase + offset;
     const row = shared.row;
     const r = slot * Row.Size;
@@ -137,6 +127,7 @@ export class SlotTable {
     }
     row[r + Row.Volume]! += size;
     row[r + Row.Count]! += 1;
+    row[r + Row.PriceVolume]! += price * size;
     return true;
   }
 
@@ -146,30 +137,28 @@ export class SlotTable {
    * writes the minute's start and UTC day into the scan's header.
    */
   openMinute(minute: number): void {
-    const { f: floats, i: ints } = this.shared;
-    const next = floats[ScanFloat.Stamp]! + STAMP_STEP;
+    const header = this.shared.header;
+    const next = header.stampBase + STAMP_STEP;
     if (next < STAMP_LIMIT) {
-      floats[ScanFloat.Stamp] = next;
+      header.stampBase = next;
     } else {
       const row = this.shared.row;
       for (let s = 0; s < this.used; s++) row[s * Row.Size + Row.Last] = -1;
-      floats[ScanFloat.Stamp] = STAMP_STEP;
+      header.stampBase = STAMP_STEP;
     }
-    ints[ScanInt.TouchedLen] = 0;
+    header.touchedCount = 0;
     // minute * 60e9 = (minute * 29296875) * 2^11 is an exact double. The minute holding the
-    // undefined timestamp (2^64 - 1) never opens here: the clock drops its records.
+    // undefined timestamp (2^64 - 1) never opens here (the clock drops its records): without a
+    // start every trade stops the scan.
     const startNs = minute * MINUTE_NS;
     const open = minute !== NO_MINUTE && startNs + MINUTE_NS < 2 ** 64;
-    const hi = open ? Math.floor(startNs / TWO32) : 0;
-    ints[ScanInt.MinuteOpen] = open ? 1 : 0;
-    ints[ScanInt.BaseWordHi] = hi | 0;
-    ints[ScanInt.BaseWordLo] = open ? (startNs - hi * TWO32) | 0 : 0;
-    ints[ScanInt.Day] = minute === NO_MINUTE ? -1 : Math.floor(minute / 1440);
+    header.minuteStartNs = open ? startNs : undefined;
+    header.day = minute === NO_MINUTE ? -1 : Math.floor(minute / 1440);
   }
 
   /** Bars in the open minute so far. */
   get touchedCount(): number {
-    return this.shared.i[ScanInt.TouchedLen]!;
+    return this.shared.header.touchedCount;
   }
 
   /** Starts a slot's bar of the open minute with its first record (stamped `stamp`). */
@@ -185,10 +174,11 @@ export class SlotTable {
     row[r + Row.Last] = stamp;
     row[r + Row.Volume] = size;
     row[r + Row.Count] = 1;
-    const n = shared.i[ScanInt.TouchedLen]!;
+    row[r + Row.PriceVolume] = price * size;
+    const n = shared.header.touchedCount;
     if (n === shared.touched.length) this.memory.growTouched(n * 2);
     shared.touched[n] = slot;
-    shared.i[ScanInt.TouchedLen] = n + 1;
+    shared.header.touchedCount = n + 1;
   }
 }
 

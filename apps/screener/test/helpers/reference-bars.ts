@@ -110,3 +110,57 @@ export function normDecimal(text: string | number | bigint): string {
   if (!s.includes('.')) return s;
   return s.replace(/0+$/, '').replace(/\.$/, '');
 }
+
+/**
+ * The VWAP of each trades bar, rebuilt independently: Σ(price × size) / Σ size over the bar's
+ * trades in exact BigInt arithmetic, in dollars, keyed `symbol|minute` (minute as ISO text);
+ * null for a bar without volume.
+ */
+export function referenceVwaps(
+  records: EncodableRecord[],
+  symbolOf: (id: number) => string | undefined,
+): Map<string, number | null> {
+  const sums = new Map<string, { priceVolume: bigint; volume: bigint }>();
+  for (const r of records) {
+    if (r.kind !== 'TradeMsg' || r.price === UNDEF) continue;
+    const symbol = symbolOf(r.instrument_id);
+    if (!symbol) continue;
+    const minute = new Date(Number((r.ts_recv / MINUTE) * 60_000n)).toISOString();
+    const key = `${symbol}|${minute}`;
+    const sum = sums.get(key) ?? { priceVolume: 0n, volume: 0n };
+    sum.priceVolume += r.price * BigInt(r.size);
+    sum.volume += BigInt(r.size);
+    sums.set(key, sum);
+  }
+  const vwaps = new Map<string, number | null>();
+  for (const [key, { priceVolume, volume }] of sums) {
+    // Quotient in 1e-18 dollars, then one rounding to a double.
+    vwaps.set(key, volume === 0n ? null : Number((priceVolume * 10n ** 9n) / volume) / 1e18);
+  }
+  return vwaps;
+}
+
+/**
+ * Bars whose vwap is not within `relative` of the reference (or not null where it is null), or
+ * that the reference lacks, each as `symbol|minute got want`; empty when every bar agrees.
+ */
+export function vwapMismatches(
+  bars: ReadonlyArray<{ symbol: string; timestamp: Date; vwap?: unknown }>,
+  reference: Map<string, number | null>,
+  relative = 1e-6,
+): string[] {
+  const wrong: string[] = [];
+  for (const bar of bars) {
+    const key = `${bar.symbol}|${bar.timestamp.toISOString()}`;
+    const want = reference.get(key);
+    const got = bar.vwap;
+    const ok =
+      want === null
+        ? got === null
+        : want !== undefined &&
+          typeof got === 'number' &&
+          Math.abs(got - want) <= relative * Math.abs(want);
+    if (!ok) wrong.push(`${key} ${String(got)} ${String(want)}`);
+  }
+  return wrong;
+}

@@ -1,14 +1,23 @@
 import { DbnDecoder, type EncodableRecord, encodeDbn, trade } from '@timed/dbn';
+import { mulberry32 } from '@timed/dbn/testing';
 import { describe, expect, it } from 'vitest';
-import { normDecimal, referenceBars, sortBars } from '../../../test/helpers/reference-bars.js';
-import { heartbeat, rng, UNDEF_PRICE } from '../../../test/helpers/session.js';
+import {
+  normDecimal,
+  referenceBars,
+  referenceVwaps,
+  sortBars,
+  vwapMismatches,
+} from '../../../test/helpers/reference-bars.js';
+import { heartbeat, UNDEF_PRICE } from '../../../test/helpers/session.js';
 import { BarAggregator } from '../bar-aggregator.js';
 import type { ClosedBars } from '../closed-bars.js';
-import { Row, SCAN_PIECE, ScanFloat, ScanInt, TradeScanner } from './trade-scan.js';
+import { Row } from './layout.js';
+import { SCAN_PIECE, TradeScanner } from './trade-scanner.js';
 
-// The trades batch path (handleBatch -> scanTrades) must give exactly what the straightforward
-// per-record path (handleRecord, for decoded objects) gives: the same emits in the
-// same order, the same bars, the same counters, whatever the chunking.
+// The trades batch path (handleBatch -> the WebAssembly scan) must give exactly what the
+// per-record path in JavaScript (handleRecord, for decoded objects, rows in plain arrays) gives:
+// the same emits in the same order, the same bars, the same counters, whatever the chunking.
+// Both implement layout.ts's OHLCV rule; these tests pin them to each other.
 
 const T0 = 1_761_321_600_000_000_000n; // 2025-10-24T16:00:00Z
 const MIN = 60_000_000_000n;
@@ -41,7 +50,7 @@ function mapping(id: number, ts: bigint): EncodableRecord {
 
 /** A messy session: out-of-order and equal ts_recv, late records, odd ids, gaps, heartbeats. */
 function messySession(seed: number, count: number): EncodableRecord[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const ids = [...Array.from({ length: 40 }, (_, i) => 10 + i), 900, 901, BIG_ID];
   const records: EncodableRecord[] = [];
   let ts = T0 + 123n;
@@ -110,6 +119,7 @@ function emitted(closed: ClosedBars): Emit {
       column((k) => bars[k]!.close),
       column((k) => bars[k]!.volume),
       column((k) => bars[k]!.trade_count),
+      column((k) => bars[k]!.vwap),
     ],
   };
 }
@@ -129,12 +139,15 @@ const objects: Feed = (agg, dec, bytes) => {
 
 const METADATA = { dataset: 'EQUS.MINI', schema: 'trades' };
 
-/** Feeds the session, resyncs to `resume` and replays the records from `replayFrom`. */
+/**
+ * Feeds the session, resyncs to `resume` and replays the records from `replayFrom`; batches go
+ * through the WebAssembly scan, decoded objects through the JavaScript path over plain arrays.
+ */
 function run(records: EncodableRecord[], feed: Feed, resume: number, replayFrom: number) {
   const emits: Emit[] = [];
   const agg = new BarAggregator({
     source: 'trades',
-    scan: true,
+    scan: feed !== objects,
     symbolOf,
     onBars: (closed) => emits.push(emitted(closed)),
   });
@@ -147,13 +160,19 @@ function run(records: EncodableRecord[], feed: Feed, resume: number, replayFrom:
   return { emits, clocks, stats: { ...agg.stats } };
 }
 
-describe('trades batch path (scanTrades)', () => {
+/** The session's replay point (70% in) and the minute after its first trade there. */
+function replayPoint(records: EncodableRecord[]): { resume: number; replayFrom: number } {
+  const tsOf = (rec: EncodableRecord) => (rec.kind === 'TradeMsg' ? rec.ts_recv : 0n);
+  const replayFrom = Math.floor(records.length * 0.7);
+  const resume =
+    Number(tsOf(records.slice(replayFrom).find((x) => x.kind === 'TradeMsg')!) / MIN) + 1;
+  return { resume, replayFrom };
+}
+
+describe('trades batch path (the WebAssembly scan)', () => {
   it('gives exactly the emits and counters of the per-record path on a messy session', () => {
     const records = messySession(21, 40_000);
-    const tsOf = (rec: EncodableRecord) => (rec.kind === 'TradeMsg' ? rec.ts_recv : 0n);
-    const replayFrom = Math.floor(records.length * 0.7);
-    const resume =
-      Number(tsOf(records.slice(replayFrom).find((x) => x.kind === 'TradeMsg')!) / MIN) + 1;
+    const { resume, replayFrom } = replayPoint(records);
     const expected = run(records, objects, resume, replayFrom);
     expect(expected.emits.length).toBeGreaterThan(50);
     const s = expected.stats;
@@ -163,6 +182,19 @@ describe('trades batch path (scanTrades)', () => {
     // Chunk sizes that split records and leave batches unaligned (the copy path) or aligned.
     for (const chunk of [1 << 20, 4096, 997, 50]) {
       expect(run(records, batches(chunk), resume, replayFrom)).toEqual(expected);
+    }
+  });
+
+  it('gives exactly what the JavaScript path gives on many random sessions (same rule)', () => {
+    const seeds = mulberry32(2026);
+    for (let k = 0; k < 40; k++) {
+      const seed = Math.floor(seeds() * 2 ** 31);
+      const records = messySession(seed, 1_500 + Math.floor(seeds() * 3_000));
+      const { resume, replayFrom } = replayPoint(records);
+      const chunk = 48 + Math.floor(seeds() * 20_000);
+      const expected = run(records, objects, resume, replayFrom);
+      const got = run(records, batches(chunk), resume, replayFrom);
+      expect({ seed, chunk, ...got }).toEqual({ seed, chunk, ...expected });
     }
   });
 
@@ -224,6 +256,43 @@ describe('trades batch path (scanTrades)', () => {
     );
     expect(got).toEqual(referenceBars(sorted, (id) => symbolOf(id, 0)));
     expect(got.length).toBeGreaterThan(200);
+    expect(
+      vwapMismatches(
+        bars,
+        referenceVwaps(sorted, (id) => symbolOf(id, 0)),
+      ),
+    ).toEqual([]);
+  });
+
+  it('builds VWAP within 1e-6 of the exact quotient at extreme prices and sizes, on both paths', () => {
+    const r = mulberry32(99);
+    // 1e-9 $ up to 2^62 units (4.6e9 $), sizes 1 up to u32 max, thousands of trades per bar.
+    const prices = [1n, 10_000n, 100_000_000_000n, 9_000_000_000_000_000n, 2n ** 62n];
+    const sizes = [1, 100, 4_294_967_295];
+    const records: EncodableRecord[] = [];
+    for (let n = 0; n < 30_000; n++) {
+      const id = 10 + (n % 6);
+      const price =
+        id === 15 ? prices[Math.floor(r() * prices.length)]! : prices[id - 10]! + BigInt(n % 977);
+      const size = sizes[Math.floor(r() * sizes.length)]!;
+      const ts = T0 + BigInt(n) * 20_000_000n;
+      records.push(trade({ instrument_id: id, ts_event: ts, price, size }));
+    }
+    const reference = referenceVwaps(records, (id) => symbolOf(id, 0));
+    for (const scan of [true, false]) {
+      const bars: ReturnType<ClosedBars['toBarInputs']> = [];
+      const agg = new BarAggregator({
+        source: 'trades',
+        scan,
+        symbolOf,
+        onBars: (closed) => bars.push(...closed.toBarInputs()),
+      });
+      if (scan) batches(4096)(agg, new DbnDecoder(), encodeDbn(METADATA, records));
+      else objects(agg, new DbnDecoder(), encodeDbn(METADATA, records));
+      agg.closeAll();
+      expect(bars.length).toBe(reference.size);
+      expect({ scan, wrong: vwapMismatches(bars, reference) }).toEqual({ scan, wrong: [] });
+    }
   });
 
   it('re-emits a snapshotted minute only when batches changed it', () => {
@@ -273,11 +342,9 @@ describe('TradeScanner (the WebAssembly scan)', () => {
   /** A scanner with the minute of T0 open; id 10 has a symbol for the day, 11 has none. */
   const setUp = (touchedCap = 4) => {
     const sc = new TradeScanner(16, touchedCap);
-    const { i, slotById, symDay, symVersion } = sc.st;
-    i[ScanInt.MinuteOpen] = 1;
-    i[ScanInt.BaseWordHi] = Number(T0 >> 32n) | 0;
-    i[ScanInt.BaseWordLo] = Number(T0 & 0xffffffffn) | 0;
-    i[ScanInt.Day] = day;
+    const { header, slotById, symDay, symVersion } = sc.st;
+    header.minuteStartNs = Number(T0);
+    header.day = day;
     slotById[10] = 1;
     slotById[11] = 2;
     symDay[1] = day;
@@ -297,7 +364,7 @@ describe('TradeScanner (the WebAssembly scan)', () => {
 
   it('aggregates the open minute’s trades into rows, counts undefined prices and mappings', () => {
     const sc = setUp();
-    const stamp = sc.st.f[ScanFloat.Stamp]!;
+    const stamp = sc.st.header.stampBase;
     const { stop, size } = scanAll(sc, [
       t(10, 5n, 5_000_000_000n, 1),
       t(10, 9n, 7_000_000_000n, 2),
@@ -307,13 +374,14 @@ describe('TradeScanner (the WebAssembly scan)', () => {
       mapping(10, T0 + 12n),
     ]);
     expect(stop).toBe(size);
-    expect(bar(sc, 1)).toEqual([6e9, 7e9, 3e9, 7e9, stamp + 3, stamp + 9, 15, 4]);
-    const { i, f, touched } = sc.st;
-    expect([i[ScanInt.Records], i[ScanInt.Aggregated], i[ScanInt.UndefinedPrice]]).toEqual([
-      5, 4, 1,
-    ]);
-    expect([i[ScanInt.TouchedLen], touched[0], i[ScanInt.Version]]).toEqual([1, 1, 1]);
-    expect(f[ScanFloat.ClockOff]).toBe(11);
+    const priceVolume = 5e9 * 1 + 7e9 * 2 + 3e9 * 4 + 6e9 * 8;
+    expect(bar(sc, 1)).toEqual([6e9, 7e9, 3e9, 7e9, stamp + 3, stamp + 9, 15, 4, priceVolume]);
+    const { header, touched } = sc.st;
+    expect([header.records, header.aggregated, header.undefinedPrices]).toEqual([5, 4, 1]);
+    expect([header.touchedCount, touched[0], header.mappingVersion]).toEqual([1, 1, 1]);
+    expect(header.streamOffsetNs).toBe(11);
+    header.clearCounts();
+    expect([header.records, header.aggregated, header.undefinedPrices]).toEqual([0, 0, 0]);
   });
 
   it('stops at each record it leaves to the general path, after aggregating what precedes it', () => {
@@ -332,7 +400,7 @@ describe('TradeScanner (the WebAssembly scan)', () => {
       const after = cut ? [] : [t(10, 4n, 9_000_000_000n, 1)];
       const { stop } = scanAll(sc, [...before, record, ...after], cut);
       expect({ what, stop }).toEqual({ what, stop: 96 });
-      expect({ what, count: sc.st.i[ScanInt.Aggregated] }).toEqual({ what, count: 2 });
+      expect({ what, count: sc.st.header.aggregated }).toEqual({ what, count: 2 });
     }
   });
 

@@ -1,0 +1,5 @@
+/** A `.wat` import is its compiled WebAssembly module (build/wat.ts). */
+declare module '*.wat' {
+  const bytes: Uint8Array;
+  export default bytes;
+}
