@@ -106,10 +106,12 @@ describe('corrupt input', () => {
     expect(decodeError(b).offset).toBe(start);
   });
 
-  it('rejects a metadata length under 100 and list counts past the metadata', () => {
-    const b = trades.slice();
-    new DataView(b.buffer).setUint32(4, 50, true);
-    expect(decodeError(b)).toMatchObject({ code: 'BAD_METADATA', offset: 4 });
+  it('rejects a metadata length too short for the fixed part and list counts past it', () => {
+    for (const length of [50, 99, 100, 103]) {
+      const b = trades.slice();
+      new DataView(b.buffer).setUint32(4, length, true);
+      expect(decodeError(b)).toMatchObject({ code: 'BAD_METADATA', offset: 4 });
+    }
     const c = trades.slice();
     new DataView(c.buffer).setUint32(112, 1_000_000, true);
     expect(decodeError(c)).toMatchObject({ code: 'BAD_METADATA', offset: 116 });

@@ -86,6 +86,14 @@ export function parseMetadata(bytes: Uint8Array): Metadata {
   const { version, length } = parsePrelude(bytes, view);
   const end = PreludeLayout.structSize + length;
   const M = version === 1 ? MetadataV1Layout : MetadataLayout;
+  // 100 to 103 pass the reference's minimum but end inside schema_definition_length.
+  if (end < M.variable) {
+    throw new DbnError(
+      'BAD_METADATA',
+      `metadata length ${length} ends inside schema_definition_length`,
+      PreludeLayout.length,
+    );
+  }
   const schemaId = view.getUint16(M.schema, true);
   const endTs = view.getBigUint64(M.end, true);
   const stypeInId = bytes[M.stypeIn]!;
