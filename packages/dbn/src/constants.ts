@@ -28,7 +28,6 @@ const OHLCV_RTYPES = [
 
 export const UNDEF_PRICE = 9223372036854775807n;
 export const UNDEF_TIMESTAMP = 18446744073709551615n;
-export const UNDEF_ORDER_SIZE = 4294967295;
 
 /** Schema names indexed by their metadata id. */
 export const SCHEMA_NAMES = [
@@ -107,12 +106,6 @@ export const ErrorCode = {
 /** Schema name -> metadata id, or undefined. */
 export function schemaId(name: string): number | undefined {
   const i = (SCHEMA_NAMES as readonly string[]).indexOf(name);
-  return i < 0 ? undefined : i;
-}
-
-/** SType name -> metadata id, or undefined. */
-export function stypeId(name: string): number | undefined {
-  const i = (STYPE_NAMES as readonly string[]).indexOf(name);
   return i < 0 ? undefined : i;
 }
 

@@ -1,13 +1,9 @@
 export {
   ErrorCode,
   flagNames,
-  MIN_RECORD_SIZE,
   SCHEMA_NAMES,
   STYPE_NAMES,
   SystemCode,
-  schemaId,
-  stypeId,
-  UNDEF_ORDER_SIZE,
   UNDEF_PRICE,
   UNDEF_TIMESTAMP,
 } from './constants.js';
@@ -21,7 +17,6 @@ export {
 export {
   type EncodableRecord,
   encodeDbn,
-  encodedSize,
   encodeMetadata,
   encodeRecords,
   type MetadataInit,
@@ -38,7 +33,6 @@ export {
 export {
   priceToDecimal,
   priceToNumber,
-  readCString,
   readPriceNano,
   readTimestampMs,
 } from './fields.js';
@@ -80,11 +74,9 @@ export {
 export {
   type Clock,
   cramResponse,
-  defaultGateway,
   type LiveSubscription,
   parseControlLine,
   subscriptionLines,
-  systemClock,
 } from './live/protocol.js';
 export type { MappingInterval, Metadata, SymbolMappingEntry } from './metadata.js';
 export { type BatchVisitor, RawDbnDecoder, type RecordBatch } from './raw-decoder.js';
@@ -99,9 +91,7 @@ export {
 export {
   type BidAskPair,
   type DbnRecord,
-  decodeRecord,
   type ErrorMsg,
-  isHeartbeat,
   type MboMsg,
   type Mbp1Msg,
   type Mbp10Msg,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MIN_RECORD_SIZE } from './constants.js';
 import {
   BidAskPairLayout,
   type DbnRecord,
@@ -13,7 +14,6 @@ import {
   Mbp10Layout,
   MetadataLayout,
   MetadataV1Layout,
-  MIN_RECORD_SIZE,
   OhlcvLayout,
   PreludeLayout,
   RecordHeaderLayout,

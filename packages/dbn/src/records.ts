@@ -373,14 +373,6 @@ export function decodeRecord(
   return rec;
 }
 
-/** Whether a SystemMsg is a heartbeat (by code in v2+, by text otherwise), as the reference does. */
-export function isHeartbeat(rec: SystemMsg): boolean {
-  if (rec.code !== undefined && rec.code <= SystemCode.END_OF_INTERVAL) {
-    return rec.code === SystemCode.HEARTBEAT;
-  }
-  return rec.msg === 'Heartbeat';
-}
-
 /** The SystemCode a message text stands for, by the reference's v1 -> v2 upgrade rules. */
 function systemCodeOfText(text: string): number {
   if (text === 'Heartbeat') return SystemCode.HEARTBEAT;

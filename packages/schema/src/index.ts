@@ -26,7 +26,6 @@ export {
 export { compareSemver, parseSemver, type SemVer, SemverString } from './semver.js';
 export {
   describeIssues,
-  EpochMs,
   MAX_WEBHOOK_BYTES,
   Momentum,
   Ticker,

@@ -17,7 +17,7 @@ export const Ticker = z
  * A timestamp as epoch milliseconds or ISO 8601 text (TradingView's `{{timenow}}` / `{{time}}`),
  * normalised to epoch milliseconds.
  */
-export const EpochMs = z.union([z.number(), z.string()]).transform((value, ctx) => {
+const EpochMs = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const ms =
     typeof value === 'number'
       ? value
