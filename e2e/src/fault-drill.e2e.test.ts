@@ -9,6 +9,7 @@ import {
   createTestDatabase,
   ensureDatabase,
   migrate,
+  sql,
   startEmbeddedPostgres,
   upsertBars,
 } from '@timed/db';
@@ -117,12 +118,13 @@ async function gatewayAt(rate: number): Promise<LocalGateway> {
   return gw;
 }
 
-function daemon(url: string, gw: LocalGateway): App {
+function daemon(url: string, gw: LocalGateway, schema: 'trades' | 'mbp-1' = 'trades'): App {
   const app = spawnApp(SCREENER, ['run'], {
     DATABASE_URL: url,
     DATABENTO_API_KEY: KEY,
     DATABENTO_LIVE_GATEWAY: gw.address,
     SCREENER_SYMBOLS: 'ALL_SYMBOLS',
+    SCREENER_SCHEMA: schema,
   });
   apps.push(app);
   return app;
@@ -165,6 +167,47 @@ describe('screener fault drill', () => {
     expect(bars).toEqual(reference);
   });
 
+  it('kill -9 the trades screener, then an mbp-1 one takes the dataset and closes the dead row', async () => {
+    // One writer per dataset whatever the schema: the killed process's lock went with its
+    // connection, and its heartbeat row (never stopped) must not count as a live writer.
+    const url = await createTestDatabase(adminUrl);
+    await prepared(url);
+    const gw = await gatewayAt(1_500);
+    const trades = daemon(url, gw);
+    await trades.waitFor(/single-writer lock held/, 60_000);
+    trades.child.kill('SIGKILL');
+    expect(await trades.exited).toBe('SIGKILL');
+    const db = createDb(url, { max: 1 });
+    try {
+      // Postgres ends the dead process's backends (and with them its lock) once it sees the
+      // socket closed.
+      await eventually(
+        async () => {
+          const r = await sql<{ n: number }>`
+            SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE application_name LIKE 'timed-screener:%'`.execute(db);
+          return r.rows[0]?.n === 0;
+        },
+        30_000,
+        "the killed screener's lock connection gone",
+      );
+      const rollback = daemon(url, gw, 'mbp-1');
+      await rollback.waitFor(/single-writer lock held/, 60_000);
+      const rows = await db
+        .selectFrom('screener_instances')
+        .select(['schema', 'pid', 'stopped_at'])
+        .orderBy('started_at')
+        .execute();
+      expect(rows.map((r) => [r.schema, r.pid, r.stopped_at !== null])).toEqual([
+        ['trades', trades.child.pid, true],
+        ['mbp-1', rollback.child.pid, false],
+      ]);
+      expect(await rollback.stop('SIGTERM')).toBe(0);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('Postgres stopped and restarted mid-session: no bar is missing', async () => {
     const dataDir = join(tmpdir(), `timed-drill-pg-${randomBytes(4).toString('hex')}`);
     let server = await startEmbeddedPostgres({ dataDir, persistent: true });
@@ -176,7 +219,7 @@ describe('screener fault drill', () => {
       const gw = await gatewayAt(1_500);
       const app = daemon(url, gw);
       await app.waitFor(/single-writer lock held/, 60_000);
-      await new Promise((r) => setTimeout(r, 2_000));
+      await eventually(async () => (await snapshot(url)).length > 0, 60_000, 'a first bar written');
       const before = await snapshot(url);
       await server.stop();
       // Postgres went away mid-session: the last minute was not written yet.
