@@ -44,8 +44,7 @@ export interface LivePublisherStats {
 
 interface ClosedWaiter {
   minuteMs: number;
-  resolve: () => void;
-  reject: (err: unknown) => void;
+  resolve: (sent: boolean) => void;
 }
 
 const SNAPSHOT_COLUMNS = sql.raw(`symbol, version, session_day, price, bid, ask, last_size, last_ts,
@@ -120,13 +119,14 @@ export class LivePublisher {
 
   /**
    * Records that every bar of the minute opening at `minuteMs` is in price_bars (call it after
-   * that write commits) and rings the doorbell, after the states queued before it. Resolves once
-   * stored and sent; retried until then.
+   * that write commits) and rings the doorbell, after the states queued before it. Retried until
+   * stored and sent; resolves true then, or false when close() gave up on it (never rejects, so
+   * it may be left unawaited). Listeners catch up from live_feed either way.
    */
-  barsClosed(minuteMs: number): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('LivePublisher: barsClosed after close'));
-    return new Promise<void>((resolve, reject) => {
-      this.closedWaiters.push({ minuteMs, resolve, reject });
+  barsClosed(minuteMs: number): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      this.closedWaiters.push({ minuteMs, resolve });
       this.kick();
     });
   }
@@ -190,12 +190,12 @@ export class LivePublisher {
           this.db,
         );
         this.stats.closedMinutes++;
-        for (const w of waiters) w.resolve();
+        for (const w of waiters) w.resolve(true);
       } catch (err) {
         this.stats.errors++;
         this.onError(err, 'closed');
         if (this.closing) {
-          for (const w of waiters) w.reject(err);
+          for (const w of waiters) w.resolve(false);
           return;
         }
         this.closedWaiters = waiters.concat(this.closedWaiters);

@@ -156,7 +156,7 @@ describe('live state through Postgres', () => {
     const publisher = new LivePublisher(db);
     open.push(publisher);
     const m = Date.parse('2025-10-20T14:05:00Z');
-    await publisher.barsClosed(m);
+    expect(await publisher.barsClosed(m)).toBe(true);
     await until(() => f.closed() === m, 'closed event');
     await publisher.barsClosed(m - 60_000);
     const r = await sql<{ t: Date }>`SELECT closed_through AS t FROM live_feed`.execute(db);
@@ -205,5 +205,24 @@ describe('live state through Postgres', () => {
     await until(() => events.filter((e) => e.type === 'disconnected').length >= 3, 'retries');
     expect(listener.connected).toBe(false);
     expect(events.some((e) => e.type === 'synced')).toBe(false);
+  });
+
+  it('counts what it cannot write while Postgres is away, keeps the snapshot, and closes cleanly', async () => {
+    const nowhere = createDb('postgres://nobody@127.0.0.1:1/none');
+    const failures: string[] = [];
+    const publisher = new LivePublisher(nowhere, { onError: (_err, what) => failures.push(what) });
+    publisher.publish([state('AWAY', 1)]);
+    await until(() => failures.includes('notify'), 'the failed NOTIFY');
+    await publisher.flush();
+    expect(failures).toContain('snapshot');
+    // The doorbell is retried until it is sent; closing gives up on it (false, never a rejection).
+    const bell = publisher.barsClosed(Date.parse('2025-10-20T15:00:00Z'));
+    await until(() => failures.filter((f) => f === 'closed').length >= 2, 'two doorbell attempts');
+    await publisher.close();
+    expect(await bell).toBe(false);
+    expect(await publisher.barsClosed(0)).toBe(false);
+    expect(publisher.stats.errors).toBeGreaterThanOrEqual(4);
+    expect(() => publisher.publish([state('AWAY', 2)])).toThrow(/after close/);
+    await nowhere.destroy();
   });
 });
