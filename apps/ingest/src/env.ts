@@ -1,11 +1,12 @@
 import { SemverString } from '@timed/schema';
 import { z } from 'zod';
-import type { VersionCoordinator } from './coordinator/version-coordinator.js';
 
 /** Bindings and variables exactly as the runtime hands them to the Worker and the Durable Object. */
 export interface RawEnv {
   TIMED_KV: KVNamespace;
-  VERSION_COORDINATOR: DurableObjectNamespace<VersionCoordinator>;
+  // Untyped here so env.ts imports nothing of the coordinator (which reads its config from here);
+  // CoordinatorClient types the stub.
+  VERSION_COORDINATOR: DurableObjectNamespace;
   CURRENT_DATA_VERSION: string;
   TIMED_API_KEY?: string;
   DISCORD_WEBHOOK_URL?: string;
@@ -51,7 +52,7 @@ const ConfigSchema = z.object({
 /** Validated configuration plus the bindings; the only view of the environment the code uses. */
 export interface AppEnv {
   kv: KVNamespace;
-  coordinator: DurableObjectNamespace<VersionCoordinator>;
+  coordinator: DurableObjectNamespace;
   expectedVersion: string;
   apiKey: string | undefined;
   discordWebhookUrl: string | undefined;

@@ -8,6 +8,7 @@ import { env } from 'cloudflare:workers';
 import type { WebhookPayloadInput } from '@timed/schema';
 import { vi } from 'vitest';
 import type { CoordinatorStatus } from '../src/coordinator/types.js';
+import type { VersionCoordinator } from '../src/coordinator/version-coordinator.js';
 import worker from '../src/index.js';
 import { COORDINATOR_NAME } from '../src/ingest/coordinator-client.js';
 import { resetIngestNotes } from '../src/ingest/ingest-notes.js';
@@ -94,8 +95,10 @@ export async function getJson<T = Record<string, unknown>>(
 }
 
 /** The coordinator Durable Object. */
-export function coordinator() {
-  return env.VERSION_COORDINATOR.getByName(COORDINATOR_NAME);
+export function coordinator(): DurableObjectStub<VersionCoordinator> {
+  return env.VERSION_COORDINATOR.getByName(
+    COORDINATOR_NAME,
+  ) as DurableObjectStub<VersionCoordinator>;
 }
 
 /** The coordinator's status (what health and version report). */

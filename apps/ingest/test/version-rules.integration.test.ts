@@ -81,6 +81,9 @@ describe('version rules (S stored, E = 2.2.0 expected, P payload)', () => {
 
   it('P older than S answers 409 "stale version", stores nothing, counts it, keeps S', async () => {
     await ingestOk('AAPL', '2.2.0');
+    // The coordinator's own write of S (its alarm) is not part of this request: let it land first.
+    await settle();
+    await waitFor(async () => (await env.TIMED_KV.get('timed:data_version')) === '2.2.0', 'KV S');
     const recorder = new KvRecorder().install();
     const res = await ingest(alert('TSLA', '2.1.0'));
     expect(res.status).toBe(409);

@@ -31,8 +31,10 @@ export const ALARM_RETRY_MS = 5_000;
 
 /**
  * The single, strongly consistent authority for the data version S. Every decision that changes S
- * (initialize, bump, migrate) and every purge goes through here, one call at a time; state changes
- * happen synchronously before any outside I/O so concurrent calls never see a half-made decision.
+ * (initialize, bump, migrate, and an operator's skip or rollback, see VersionChanges) and every
+ * purge goes through here; each decision is taken and applied synchronously (after, for a change
+ * of S, one read of `timed:data_version` for a hand-set value), so concurrent calls never see a
+ * half-made decision.
  * It also keeps the ticker index and the last-ingest time and writes their KV copies at most once
  * per second (alarm), and runs long purges in alarm slices of at most 900 KV operations.
  */

@@ -17,10 +17,11 @@ export const COORDINATOR_NAME = 'timed-data-version';
 export class CoordinatorClient {
   private stubCache: DurableObjectStub<VersionCoordinator> | undefined;
 
-  constructor(private readonly ns: DurableObjectNamespace<VersionCoordinator>) {}
+  constructor(private readonly ns: DurableObjectNamespace) {}
 
   private get stub(): DurableObjectStub<VersionCoordinator> {
-    this.stubCache ??= this.ns.getByName(COORDINATOR_NAME);
+    // The binding's class is VersionCoordinator (wrangler.toml); env.ts leaves it untyped.
+    this.stubCache ??= this.ns.getByName(COORDINATOR_NAME) as DurableObjectStub<VersionCoordinator>;
     return this.stubCache;
   }
 
