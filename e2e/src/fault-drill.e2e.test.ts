@@ -185,7 +185,9 @@ describe('screener fault drill', () => {
         async () => {
           const r = await sql<{ n: number }>`
             SELECT count(*)::int AS n FROM pg_stat_activity
-             WHERE application_name LIKE 'timed-screener:%'`.execute(db);
+             WHERE application_name LIKE 'timed-screener:%' AND datname = current_database()`.execute(
+            db,
+          );
           return r.rows[0]?.n === 0;
         },
         30_000,

@@ -137,7 +137,7 @@ describe('timed-screener run: failure exits', () => {
     // Drop the daemon's lock connection and take the lock before it can re-acquire it.
     await thief.query(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-        WHERE application_name LIKE 'timed-screener:%'`,
+        WHERE application_name LIKE 'timed-screener:%' AND datname = current_database()`,
     );
     const took = await thief.query<{ ok: boolean }>(
       'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
