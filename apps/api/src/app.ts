@@ -9,7 +9,13 @@ import type { Db } from '@timed/db';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { BarsPageCache } from './bars-cache.js';
-import { installErrorHandling } from './errors.js';
+import {
+  clientErrorHandler,
+  frameworkErrors,
+  installErrorHandling,
+  MAX_PARAM_LENGTH,
+  methodNotAllowed,
+} from './errors.js';
 import { openApiTransform } from './json-schema.js';
 import type { LiveHub } from './live-hub.js';
 import { registerBars } from './routes/bars.js';
@@ -56,9 +62,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy: options.trustProxy ?? false,
     // Closing waits for in-flight requests, and drops idle keep-alive sockets right away.
     forceCloseConnections: 'idle',
+    // Errors found while routing and HTTP parser errors use the one error shape too.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors,
+    clientErrorHandler,
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app, { retryAfterSeconds });
+  const methods = methodNotAllowed(app);
+  // A request still in flight when closing starts is answered with `Connection: close`: its
+  // keep-alive socket would otherwise hold the close open until the keep-alive timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
 
   const corsOrigin = options.corsOrigin ?? true;
   if (corsOrigin !== false) {
@@ -100,13 +121,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     db: options.db,
     cache: new BarsPageCache({ ttlMs: options.barsCacheTtlMs ?? 0 }),
   });
-  registerHealth(app, { db: options.db, retryAfterSeconds });
-  registerMigrationStatus(app, { db: options.db });
+  registerHealth(app, { db: options.db, retryAfterSeconds, live: options.live });
+  registerMigrationStatus(app, { db: options.db, live: options.live });
   if (options.live) {
     registerLive(app, { hub: options.live });
     registerLeaderboard(app, { hub: options.live });
     registerStream(app, { hub: options.live });
   }
   await registerDashboard(app, { publicDir: options.publicDir ?? defaultPublicDir() });
+  methods.finish();
   return app;
 }

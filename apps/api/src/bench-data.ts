@@ -29,10 +29,11 @@ export async function fillBars(
         TIMESTAMPTZ '2024-01-01 13:30:00+00'
           + ((i % ${BARS_PER_SYMBOL}) / 390) * interval '1 day'
           + ((i % ${BARS_PER_SYMBOL}) % 390) * interval '1 minute',
-        100 + (i % 1000) / 100.0,
-        100.5 + (i % 1000) / 100.0,
-        99.5 + (i % 1000) / 100.0,
-        100.1 + (i % 1000) / 100.0,
+        -- trim_scale: decimal text as the screener writes it (no trailing zeros).
+        trim_scale(100 + (i % 1000) / 100.0),
+        trim_scale(100.5 + (i % 1000) / 100.0),
+        trim_scale(99.5 + (i % 1000) / 100.0),
+        trim_scale(100.1 + (i % 1000) / 100.0),
         100 + i % 5000,
         1 + i % 50,
         false,
@@ -70,9 +71,9 @@ export async function fillExportYear(db: Db, symbol: string, rows: number): Prom
         TIMESTAMPTZ '2023-01-02 08:00:00+00'
           + (i / ${EXPORT_MINUTES_PER_DAY}) * interval '1 day'
           + (i % ${EXPORT_MINUTES_PER_DAY}) * interval '1 minute',
-        100 + (i % 1000) / 100.0, 100.5 + (i % 1000) / 100.0, 99.5 + (i % 1000) / 100.0,
-        100.1 + (i % 1000) / 100.0, 100 + i % 5000, 1 + i % 50, false, 'trades',
-        100.2 + (i % 1000) / 100.0
+        trim_scale(100 + (i % 1000) / 100.0), trim_scale(100.5 + (i % 1000) / 100.0),
+        trim_scale(99.5 + (i % 1000) / 100.0), trim_scale(100.1 + (i % 1000) / 100.0),
+        100 + i % 5000, 1 + i % 50, false, 'trades', trim_scale(100.2 + (i % 1000) / 100.0)
       FROM generate_series(${a}::bigint, ${b}::bigint) AS i`.execute(db);
   }
   await sql`VACUUM ANALYZE price_bars`.execute(db);

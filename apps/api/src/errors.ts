@@ -1,11 +1,17 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { Duplex } from 'node:stream';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
 /** Machine codes of API errors. */
 export type ApiErrorCode =
   | 'INVALID_PARAMETER'
   | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'URI_TOO_LONG'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMITED'
+  | 'HEADERS_TOO_LARGE'
   | 'DATABASE_UNAVAILABLE'
   | 'BAD_REQUEST'
   | 'INTERNAL';
@@ -73,6 +79,116 @@ export function isDbUnavailable(err: unknown): boolean {
   return false;
 }
 
+/** The API's code for a client error Fastify or a plugin raised with this status. */
+function codeOfStatus(status: number): ApiErrorCode {
+  switch (status) {
+    case 404:
+      return 'NOT_FOUND';
+    case 405:
+      return 'METHOD_NOT_ALLOWED';
+    case 413:
+      return 'PAYLOAD_TOO_LARGE';
+    case 414:
+      return 'URI_TOO_LONG';
+    case 415:
+      return 'UNSUPPORTED_MEDIA_TYPE';
+    case 429:
+      return 'RATE_LIMITED';
+    default:
+      return 'BAD_REQUEST';
+  }
+}
+
+/**
+ * Fastify's `frameworkErrors`: failures found while routing, before any handler or error handler
+ * (a path parameter longer than the router takes, a URL that does not decode), in the one shape.
+ */
+export function frameworkErrors(
+  err: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    reply
+      .code(414)
+      .send(
+        errorBody(
+          'URI_TOO_LONG',
+          `a path parameter is longer than ${MAX_PARAM_LENGTH} characters (a symbol has at most 32)`,
+        ),
+      );
+    return;
+  }
+  if (err.code === 'FST_ERR_BAD_URL') {
+    reply.code(400).send(errorBody('BAD_REQUEST', 'the URL is not valid (bad percent-encoding)'));
+    return;
+  }
+  reply.code(500).send(errorBody('INTERNAL', 'internal error'));
+}
+
+/** Longest path parameter the router matches (Fastify's maxParamLength). */
+export const MAX_PARAM_LENGTH = 100;
+
+/**
+ * Node's HTTP parser errors (before Fastify sees a request: a malformed request line, headers too
+ * large): answered on the socket in the one shape, then closed.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy(err);
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify(
+    errorBody(
+      tooLarge ? 'HEADERS_TOO_LARGE' : 'BAD_REQUEST',
+      tooLarge ? 'the request headers are too large' : 'the request is not valid HTTP',
+    ),
+  );
+  socket.end(
+    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * 405 for a method the API does not serve on a path it does serve (Fastify would say 404): every GET
+ * route registered from now on gets a sibling for the other methods. Call before the routes are
+ * registered; `finish` registers the siblings once they all are.
+ */
+export function methodNotAllowed(app: FastifyInstance): { finish: () => void } {
+  const urls = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    const methods = [route.method].flat();
+    // Wildcards (static files, docs assets) stay 404 for other methods.
+    if (methods.includes('GET') && !route.url.includes('*')) urls.add(route.url);
+  });
+  return {
+    finish: () => {
+      for (const url of urls) {
+        app.route({
+          method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+          url,
+          schema: { hide: true },
+          handler: (request, reply) => {
+            reply
+              .code(405)
+              .header('allow', 'GET, HEAD')
+              .send(
+                errorBody(
+                  'METHOD_NOT_ALLOWED',
+                  `${request.method} ${request.url.split('?')[0]} is not allowed; this path answers GET and HEAD`,
+                ),
+              );
+          },
+        });
+      }
+    },
+  };
+}
+
 function parameterOf(instancePath: string, context: string | undefined): string {
   const name = instancePath.split('/').filter(Boolean)[0];
   return name ?? context ?? 'request';
@@ -116,11 +232,8 @@ export function installErrorHandling(
           ),
         );
     }
-    if (err.statusCode === 429) {
-      return reply.code(429).send(errorBody('RATE_LIMITED', err.message));
-    }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return reply.code(err.statusCode).send(errorBody('BAD_REQUEST', err.message));
+      return reply.code(err.statusCode).send(errorBody(codeOfStatus(err.statusCode), err.message));
     }
     request.log.error({ err }, 'unexpected error');
     return reply.code(500).send(errorBody('INTERNAL', 'internal error'));

@@ -1,11 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTestDatabase } from '@timed/db';
+import { createDb, createTestDatabase, sql, upsertBars } from '@timed/db';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { session } from '../test/seed.js';
 
 const mainJs = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
 const built = existsSync(mainJs);
@@ -102,6 +104,74 @@ describe.skipIf(!built)('node dist/main.js', () => {
       expect(existsSync(join(dir, 'PG_VERSION'))).toBe(true);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finishes requests in flight on SIGTERM before it exits 0', async () => {
+    const url = await createTestDatabase(inject('adminUrl'));
+    const db = createDb(url);
+    const locker = createDb(url, { max: 1 });
+    try {
+      await upsertBars(db, session('AAPL', '2025-10-22'));
+      const api = start({ DATABASE_URL: url });
+      const base = await api.listening;
+      // Hold the table so the request below waits inside Postgres, in flight, until released.
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      const held = locker.transaction().execute(async (trx) => {
+        await sql`LOCK TABLE price_bars IN ACCESS EXCLUSIVE MODE`.execute(trx);
+        locked();
+        await released;
+      });
+      await isLocked;
+      const inFlight = fetch(`${base}/bars/AAPL?start=2025-10-22&end=2025-10-22`);
+      // Wait until the API's query is blocked on the lock (a condition, not a sleep).
+      for (;;) {
+        const { rows } = await sql<{ n: string }>`
+          SELECT count(*) AS n FROM pg_stat_activity
+          WHERE application_name = 'timed-api' AND wait_event_type = 'Lock'`.execute(db);
+        if (Number(rows[0]!.n) > 0) break;
+        await new Promise((r) => setImmediate(r));
+      }
+      api.child.kill('SIGTERM');
+      // The shutdown has begun while the request still waits.
+      for (;;) {
+        if (api.output().stdout.includes('"msg":"shutting down"')) break;
+        if (api.child.exitCode !== null) throw new Error('exited before the request finished');
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(api.child.exitCode).toBeNull();
+      release();
+      await held;
+      const res = await inFlight;
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { bars: unknown[] }).bars).toHaveLength(390);
+      expect(await api.exited, api.output().stdout + api.output().stderr).toBe(0);
+    } finally {
+      await locker.destroy();
+      await db.destroy();
+    }
+  });
+
+  it('exits 1 with a clear line when its port is taken', async () => {
+    const url = await createTestDatabase(inject('adminUrl'));
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const api = start({ DATABASE_URL: url, PORT: String(port) });
+      expect(await api.exited).toBe(1);
+      expect(api.output().stderr).toMatch(
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`),
+      );
+    } finally {
+      blocker.close();
     }
   });
 });

@@ -77,8 +77,22 @@ async function serve(
     await app.close();
     await live.close();
     await db.destroy();
-    throw err;
+    throw listenError(err, env);
   }
+}
+
+/** A listen failure as one line an operator can act on. */
+function listenError(err: unknown, env: Env): Error {
+  const code = (err as { code?: string }).code;
+  const why =
+    code === 'EADDRINUSE'
+      ? 'the address is in use (another process listens there; set PORT)'
+      : code === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges)'
+        : code === 'EADDRNOTAVAIL'
+          ? 'no such address on this machine (check HOST)'
+          : (err as Error).message;
+  return new Error(`cannot listen on ${env.HOST}:${env.PORT}: ${why}`, { cause: err });
 }
 
 main().catch((err: unknown) => {
