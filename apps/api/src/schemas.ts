@@ -40,6 +40,22 @@ export const HealthResponse = z.object({
       }),
     ),
   }),
+  live: z
+    .object({
+      listener_connected: z
+        .boolean()
+        .describe('The LISTEN connection following the screener is up (false: live data is stale)'),
+      listener_reconnects: z.number().int().describe('Times the LISTEN connection was re-made'),
+      streams: z.number().int().describe('Open /stream clients'),
+      dropped_clients: z
+        .number()
+        .int()
+        .describe('/stream clients dropped for not reading (buffer past its bound)'),
+      symbols: z.number().int().describe('Symbols with live state'),
+      closed_through: isoTime.nullable().describe('Newest closed minute the hub knows of'),
+    })
+    .nullable()
+    .describe('The live hub behind /live, /leaderboard and /stream; null without live routes'),
   problems: z.array(z.string()).describe('Empty when status is ok'),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
@@ -54,6 +70,8 @@ export const Criterion = z.object({
     'no_screener_errors_last_hour',
     'days_of_new_data',
     'no_screener_errors_since_switch',
+    'api_returns_correct_data',
+    'leaderboard_shows_volume',
   ]),
   description: z.string(),
   value: z.number().nullable(),

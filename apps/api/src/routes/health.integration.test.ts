@@ -1,14 +1,18 @@
-import { createDb, createTestDatabase, type Db } from '@timed/db';
+import { createDb, createTestDatabase, type Db, sql } from '@timed/db';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { type LiveApi, startLiveApi } from '../../test/live-api.js';
+import { SseClient, until } from '../../test/sse.js';
 import { buildApp } from '../app.js';
 import type { HealthResponse } from '../schemas.js';
 
+let url: string;
 let db: Db;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  db = createDb(await createTestDatabase(inject('adminUrl'), { prefix: 'api_health' }));
+  url = await createTestDatabase(inject('adminUrl'), { prefix: 'api_health' });
+  db = createDb(url);
   app = await buildApp({ db });
 });
 afterAll(async () => {
@@ -64,5 +68,60 @@ describe('GET /health: one writer per dataset', () => {
     body = await health();
     expect(body.status).toBe('ok');
     expect(body.screeners.alive).toBe(2);
+  });
+});
+
+describe('GET /health: the live hub', () => {
+  const apis: LiveApi[] = [];
+  afterAll(async () => {
+    for (const a of apis) await a.close();
+  });
+  const liveHealth = async (a: LiveApi) =>
+    (await a.app.inject({ method: 'GET', url: '/health' })).json<HealthResponse>();
+
+  it('is null without live routes', async () => {
+    expect((await health()).live).toBeNull();
+  });
+
+  it("carries the hub's figures: streams, drops, the LISTEN connection and its reconnects", async () => {
+    const a = await startLiveApi(db, url);
+    apis.push(a);
+    await alive('t1', 'EQUS.MINI', 'trades');
+    let body = await liveHealth(a);
+    expect(body.status).toBe('ok');
+    expect(body.live).toEqual({
+      listener_connected: true,
+      listener_reconnects: 0,
+      streams: 0,
+      dropped_clients: 0,
+      symbols: 0,
+      closed_through: null,
+    });
+
+    const client = await new SseClient(`${a.base}/stream?symbols=AAA`).open();
+    await until(() => a.hub.stats.streams === 1, 'the stream');
+    expect((await liveHealth(a)).live?.streams).toBe(1);
+    client.close();
+
+    await sql`SELECT pg_terminate_backend(${a.hub.listenerPid!})`.execute(db);
+    await until(() => a.hub.stats.listenerReconnects === 1, 'the listener to reconnect');
+    body = await liveHealth(a);
+    expect(body.live).toMatchObject({ listener_connected: true, listener_reconnects: 1 });
+    expect(body.status).toBe('ok');
+  });
+
+  it('is degraded, naming it, while the LISTEN connection is down', async () => {
+    // Reconnects only after an hour: the drop stays visible.
+    const a = await startLiveApi(db, url, { reconnectMinMs: 3_600_000 });
+    apis.push(a);
+    await alive('t1', 'EQUS.MINI', 'trades');
+    await sql`SELECT pg_terminate_backend(${a.hub.listenerPid!})`.execute(db);
+    await until(() => !a.hub.stats.listenerConnected, 'the LISTEN connection to drop');
+    const body = await liveHealth(a);
+    expect(body.status).toBe('degraded');
+    expect(body.live).toMatchObject({ listener_connected: false, listener_reconnects: 0 });
+    expect(body.problems).toEqual([
+      expect.stringMatching(/^live: the LISTEN connection to Postgres is down \(reconnecting/),
+    ]);
   });
 });

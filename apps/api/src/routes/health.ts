@@ -2,6 +2,7 @@ import { type Db, newestBarPerSource, pingDb, screenerHeartbeats } from '@timed/
 import type { FastifyInstance } from 'fastify';
 import { isDbUnavailable } from '../errors.js';
 import { responseSchema } from '../json-schema.js';
+import type { LiveHub } from '../live-hub.js';
 import { HealthResponse } from '../schemas.js';
 
 const healthJson = responseSchema(HealthResponse);
@@ -29,10 +30,28 @@ function screenerProblems(
   return problems;
 }
 
-/** `GET /health`: database reachable, newest bar per data_source, screener heartbeats. */
+/** The live hub's figures as /health shows them; null when the API runs without live routes. */
+function liveFigures(hub: LiveHub | undefined) {
+  if (!hub) return null;
+  const s = hub.stats;
+  return {
+    listener_connected: s.listenerConnected,
+    listener_reconnects: s.listenerReconnects,
+    streams: s.streams,
+    dropped_clients: s.droppedClients,
+    symbols: s.symbols,
+    closed_through: s.closedThrough === null ? null : new Date(s.closedThrough),
+  };
+}
+
+/**
+ * `GET /health`: database reachable, newest bar per data_source, screener heartbeats and, with
+ * live routes, the live hub's figures (a LISTEN connection that is down is a problem: live state
+ * goes stale until it is back).
+ */
 export function registerHealth(
   app: FastifyInstance,
-  deps: { db: Db; retryAfterSeconds: number },
+  deps: { db: Db; retryAfterSeconds: number; live?: LiveHub | undefined },
 ): void {
   app.get(
     '/health',
@@ -56,12 +75,19 @@ export function registerHealth(
           screenerHeartbeats(deps.db),
         ]);
         const problems = screenerProblems(screeners.filter((s) => s.alive));
+        const live = liveFigures(deps.live);
+        if (live && !live.listener_connected) {
+          problems.push(
+            `live: the LISTEN connection to Postgres is down (reconnecting; ${live.listener_reconnects} reconnect(s) so far): /live, /leaderboard and /stream are stale until it is back`,
+          );
+        }
         return {
           status: problems.length ? 'degraded' : 'ok',
           time: now,
           database: { reachable: true, latency_ms: latency, error: null },
           newest_bars: newest,
           screeners: { alive: screeners.filter((s) => s.alive).length, instances: screeners },
+          live,
           problems,
         };
       } catch (err) {
@@ -74,6 +100,7 @@ export function registerHealth(
           database: { reachable: false, latency_ms: null, error: (err as Error).message },
           newest_bars: [],
           screeners: { alive: 0, instances: [] },
+          live: liveFigures(deps.live),
           problems: ['database unreachable'],
         };
       }

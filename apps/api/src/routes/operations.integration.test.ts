@@ -1,6 +1,7 @@
-import { createDb, createTestDatabase, type Db, upsertBars } from '@timed/db';
+import { createDb, createTestDatabase, type Db, LivePublisher, upsertBars } from '@timed/db';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { liveState } from '../../test/live-state.js';
 import { walk } from '../../test/seed.js';
 import { buildApp } from '../app.js';
 import type { HealthResponse, MigrationStatusResponse } from '../schemas.js';
@@ -22,6 +23,10 @@ beforeAll(async () => {
     // New: 20 full hours of trades bars (1,200 bars, 60 per hour), all with volume.
     ...walk('AAPL', newFrom, 20 * 60, { seed: 2 }),
   ]);
+  // The screener's live state: AAPL up on the day, with volume (what the leaderboard ranks).
+  const publisher = new LivePublisher(db);
+  publisher.publish([liveState('AAPL', 104, { prevClose: 100, volume: 250_000 })]);
+  await publisher.close();
   app = await buildApp({ db });
 });
 afterAll(async () => {
@@ -115,6 +120,8 @@ describe('GET /migration/status', () => {
       no_screener_errors_last_hour: true,
       days_of_new_data: true,
       no_screener_errors_since_switch: true,
+      api_returns_correct_data: true,
+      leaderboard_shows_volume: true,
     });
     expect(body.passed).toBe(true);
     const byId = Object.fromEntries(body.criteria.map((c) => [c.id, c]));
