@@ -2,7 +2,12 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: ['src/index.ts'],
+    // One entry per subpath of package.json's exports (shared modules go to shared chunks).
+    entry: {
+      index: 'src/index.ts',
+      testing: 'src/testing/index.ts',
+      runbook: 'src/runbook/index.ts',
+    },
     format: ['esm'],
     dts: true,
     clean: true,

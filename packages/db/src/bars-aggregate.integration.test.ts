@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { bar } from '../test/helpers.js';
-import { createDb, createTestDatabase, type Db, queryBarsAtInterval, upsertBars } from './index.js';
+import { bar } from '../test/helpers/index.js';
+import { createDb, type Db, queryBarsAtInterval, upsertBars } from './index.js';
+import { createTestDatabase } from './testing/index.js';
 
 const adminUrl = inject('adminUrl');
 let db: Db;

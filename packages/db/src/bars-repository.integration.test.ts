@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { bar } from '../test/helpers.js';
+import { bar } from '../test/helpers/index.js';
 import {
   createDb,
-  createTestDatabase,
   type Db,
   type DbError,
   InvalidBarError,
   queryBars,
   upsertBars,
 } from './index.js';
+import { createTestDatabase } from './testing/index.js';
 
 const adminUrl = inject('adminUrl');
 let db: Db;

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
-import { createTestDatabase, findMigrationsDir } from './index.js';
+import { findMigrationsDir } from './index.js';
+import { createTestDatabase } from './testing/index.js';
 
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));

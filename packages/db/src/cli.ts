@@ -1,8 +1,14 @@
-import { resolveMinDays } from './cleanup-gates.js';
-import { parseFlags, printStatus, runAction, runMonitor, runRestore } from './cli-runbook.js';
 import { DbError } from './errors.js';
 import { migrate, migrationStatus } from './migrator.js';
-import type { RunbookAction } from './runbook.js';
+import { resolveMinDays } from './runbook/cleanup-gates.js';
+import {
+  parseFlags,
+  printStatus,
+  runAction,
+  runMonitor,
+  runRestore,
+} from './runbook/cli-runbook.js';
+import type { RunbookAction } from './runbook/runbook.js';
 
 const USAGE = `usage: timed-db <command> [options]
 

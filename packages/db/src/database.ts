@@ -22,6 +22,25 @@ export interface PriceBarsTable {
   deleted_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
+/**
+ * The columns a bar is made of, in table order: what readers and writers of whole bars name
+ * (bookkeeping `migrated_at` and `deleted_at` left out). The runbook's backups read the table's
+ * columns when they run instead, so a backup keeps whatever a later migration adds.
+ */
+export const PRICE_BAR_COLUMNS = [
+  'symbol',
+  'timestamp',
+  'open',
+  'high',
+  'low',
+  'close',
+  'volume',
+  'trade_count',
+  'is_legacy',
+  'data_source',
+  'vwap',
+] as const satisfies readonly (keyof PriceBarsTable)[];
+
 /** Bookkeeping of the migrator: one row per applied file. */
 export interface TimedMigrationsTable {
   name: string;

@@ -1,4 +1,4 @@
-/** kysely's raw SQL tag, for consumers that run raw statements on a Db (benchmarks, tools). */
+/** kysely's raw SQL tag, for statements kysely's builder does not express (LISTEN, VACUUM, benchmarks). */
 export { sql } from 'kysely';
 export {
   type BarRow,
@@ -31,29 +31,16 @@ export {
   upsertBars,
 } from './bars-repository.js';
 export {
-  checkCleanupGates,
-  describeCriterion,
-  GATED_ACTIONS,
-  type GateVerdict,
-  resolveMinDays,
-} from './cleanup-gates.js';
-export {
   type CreateDbOptions,
   createDb,
   type Database,
   type Db,
+  PRICE_BAR_COLUMNS,
   type PriceBarsTable,
   poolOf,
   type ScreenerInstancesTable,
   type TimedMigrationsTable,
 } from './database.js';
-export {
-  type EmbeddedPostgresHandle,
-  type EmbeddedPostgresOptions,
-  ensureDatabase,
-  freePort,
-  startEmbeddedPostgres,
-} from './embedded-postgres.js';
 export { DbError, type DbErrorCode, InvalidBarError } from './errors.js';
 export { barsBetween, type LiveBar } from './live-bars.js';
 export {
@@ -77,15 +64,19 @@ export {
   pctFromYesterday,
 } from './live-state.js';
 export {
+  type LocalDatabase,
+  type OpenLocalDatabaseOptions,
+  openLocalDatabase,
+} from './local-database.js';
+export {
   type CriteriaOptions,
   type Criterion,
   type CriterionId,
   evaluateCriteria,
   MIN_DAYS_OF_NEW_DATA,
-  MIN_NEW_BARS,
 } from './migration-criteria.js';
-export { findMigrationsDir, type MigrationFile, readMigrations } from './migrations-dir.js';
-export { type MigrateOptions, type MigrationState, migrate, migrationStatus } from './migrator.js';
+export { findMigrationsDir } from './migrations-dir.js';
+export { type MigrateOptions, migrate } from './migrator.js';
 export {
   type BarCountsRow,
   barCountsBySource,
@@ -94,36 +85,12 @@ export {
   migrationFacts,
   newestBarPerSource,
   pingDb,
-  SCREENER_ALIVE_SECONDS,
   type ScreenerHeartbeat,
   type SinceSwitch,
   type SwitchErrorRow,
   type SwitchSource,
   screenerHeartbeats,
-  sinceSwitch,
 } from './operations-queries.js';
 export { type PreviousClose, previousCloses } from './prev-close.js';
-export {
-  archiveLegacy,
-  backupRows,
-  deleteLegacy,
-  inTransaction,
-  monitorSnapshot,
-  planFor,
-  purgeSoftDeleted,
-  type RunbookAction,
-  type RunbookPlan,
-  restoreBackup,
-  restoreSoftDeleted,
-  rollbackTrades,
-  softDeleteLegacy,
-  unarchiveLegacy,
-} from './runbook.js';
-export { SESSION_START_HOUR, sessionDayOf, sessionDayStart } from './session-day.js';
-export {
-  createTestDatabase,
-  type ProvidingProject,
-  provideTestServer,
-  startTestServer,
-  type TestServer,
-} from './test-database.js';
+// Test servers and the embedded-Postgres starter: @timed/db/testing. The seed's runbook behind
+// timed-db: @timed/db/runbook.

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   createDb,
-  createTestDatabase,
   type Db,
   type LiveEvent,
   LiveListener,
@@ -12,6 +11,7 @@ import {
   pctFromYesterday,
   sql,
 } from './index.js';
+import { createTestDatabase } from './testing/index.js';
 
 let url: string;
 let db: Db;

@@ -3,14 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
-import {
-  createTestDatabase,
-  DbError,
-  findMigrationsDir,
-  migrate,
-  migrationStatus,
-  readMigrations,
-} from './index.js';
+import { DbError, findMigrationsDir, migrate } from './index.js';
+import { readMigrations } from './migrations-dir.js';
+import { migrationStatus } from './migrator.js';
+import { createTestDatabase } from './testing/index.js';
 
 const adminUrl = inject('adminUrl');
 

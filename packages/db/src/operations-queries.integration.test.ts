@@ -1,18 +1,18 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { bar } from '../test/helpers.js';
+import { bar } from '../test/helpers/index.js';
 import {
   barCountsBySource,
   createDb,
-  createTestDatabase,
   type Db,
   migrationFacts,
   newestBarPerSource,
   pingDb,
   screenerHeartbeats,
-  sinceSwitch,
   upsertBars,
 } from './index.js';
+import { sinceSwitch } from './operations-queries.js';
+import { createTestDatabase } from './testing/index.js';
 
 const adminUrl = inject('adminUrl');
 let db: Db;

@@ -1,8 +1,9 @@
 import type { BarInput } from '@timed/schema';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { bar } from '../test/helpers.js';
-import { createDb, createTestDatabase, type Db, previousCloses, upsertBars } from './index.js';
+import { bar } from '../test/helpers/index.js';
+import { createDb, type Db, previousCloses, upsertBars } from './index.js';
+import { createTestDatabase } from './testing/index.js';
 
 let db: Db;
 /** Epoch minute of a UTC time. */

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { DbError } from './errors.js';
-import { columnNames, columnsOf, count, inTransaction, list, quoteIdent } from './runbook-sql.js';
+import { DbError } from '../errors.js';
+import { columnNames, columnsOf, count, inTransaction, list, quoteIdent } from './sql.js';
 
 /** The archive's index: the seed's Option B creates it with this name, but not unique. */
 const ARCHIVE_INDEX = 'idx_price_bars_legacy_symbol_timestamp';

@@ -11,8 +11,8 @@ import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { DbError } from './errors.js';
-import { columnNames, count, inTransaction, list } from './runbook-sql.js';
+import { DbError } from '../errors.js';
+import { columnNames, count, inTransaction, list } from './sql.js';
 
 /** Writes the rows matching `where` to a CSV backup (COPY format with header); returns the row count. */
 export async function backupRows(c: pg.Client, where: string, file: string): Promise<number> {

@@ -6,11 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { bar } from '../test/helpers.js';
-import { createDb, createTestDatabase, type Db, upsertBars } from './index.js';
+import { bar } from '../../test/helpers/index.js';
+import { createDb, type Db, upsertBars } from '../index.js';
+import { createTestDatabase } from '../testing/index.js';
 
 const run = promisify(execFile);
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const adminUrl = inject('adminUrl');
 const backupDir = mkdtempSync(join(tmpdir(), 'timed-gates-backups-'));
 let url: string;

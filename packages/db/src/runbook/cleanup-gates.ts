@@ -1,7 +1,7 @@
-import { createDb } from './database.js';
-import { DbError } from './errors.js';
-import { type CriteriaOptions, type Criterion, evaluateCriteria } from './migration-criteria.js';
-import { migrationFacts } from './operations-queries.js';
+import { createDb } from '../database.js';
+import { DbError } from '../errors.js';
+import { type CriteriaOptions, type Criterion, evaluateCriteria } from '../migration-criteria.js';
+import { migrationFacts } from '../operations-queries.js';
 import type { RunbookAction } from './runbook.js';
 
 /**

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
+import { createDb } from '../database.js';
+import { DbError } from '../errors.js';
+import { evaluateCriteria } from '../migration-criteria.js';
+import { barCountsBySource, migrationFacts } from '../operations-queries.js';
 import { checkCleanupGates, describeCriterion, GATED_ACTIONS } from './cleanup-gates.js';
-import { createDb } from './database.js';
-import { DbError } from './errors.js';
-import { evaluateCriteria } from './migration-criteria.js';
-import { barCountsBySource, migrationFacts } from './operations-queries.js';
 import {
   archiveLegacy,
   deleteLegacy,

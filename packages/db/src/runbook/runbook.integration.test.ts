@@ -7,12 +7,13 @@ import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { bar } from '../test/helpers.js';
-import * as seed from '../test/seed-sql.js';
-import { createDb, createTestDatabase, type Db, queryBars, upsertBars } from './index.js';
+import { bar } from '../../test/helpers/index.js';
+import * as seed from '../../test/helpers/seed-sql.js';
+import { createDb, type Db, queryBars, upsertBars } from '../index.js';
+import { createTestDatabase } from '../testing/index.js';
 
 const run = promisify(execFile);
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const adminUrl = inject('adminUrl');
 const backupDir = mkdtempSync(join(tmpdir(), 'timed-backups-'));
 let url: string;

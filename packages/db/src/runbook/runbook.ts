@@ -1,14 +1,14 @@
-import { DbError } from './errors.js';
-import { count, inTransaction, withClient } from './runbook-sql.js';
+import { DbError } from '../errors.js';
+import { count, inTransaction, withClient } from './sql.js';
 
-export { archiveLegacy, unarchiveLegacy } from './runbook-archive.js';
+export { archiveLegacy, unarchiveLegacy } from './archive.js';
 export {
   backupRows,
   deleteLegacy,
   restoreBackup,
   rollbackTrades,
-} from './runbook-backup.js';
-export { inTransaction } from './runbook-sql.js';
+} from './backup.js';
+export { inTransaction } from './sql.js';
 
 /** What a destructive command will touch, counted before it runs. */
 export interface RunbookPlan {

@@ -5,8 +5,8 @@ import {
   type EmbeddedPostgresHandle,
   ensureDatabase,
   startEmbeddedPostgres,
-} from './embedded-postgres.js';
-import { migrate } from './migrator.js';
+} from '../embedded-postgres.js';
+import { migrate } from '../migrator.js';
 
 /** A server for tests: `DATABASE_URL` when set, else a throwaway embedded Postgres. */
 export interface TestServer {

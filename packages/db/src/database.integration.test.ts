@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { distIndex as dist, runScript } from '../test/helpers.js';
+import { distIndex as dist, distTesting, runScript } from '../test/helpers/index.js';
 
 describe('createDb', () => {
   it('survives the server going away under a checked-out connection (the next query fails)', async () => {
@@ -7,7 +7,8 @@ describe('createDb', () => {
     // statements of a transaction, say): Postgres' "terminating connection due to administrator
     // command" then had no listener and crashed the process.
     const { out, err, code } = await runScript(`
-      import { createDb, sql, startEmbeddedPostgres } from ${JSON.stringify(dist)};
+      import { createDb, sql } from ${JSON.stringify(dist)};
+      import { startEmbeddedPostgres } from ${JSON.stringify(distTesting)};
       import { tmpdir } from 'node:os';
       import { join } from 'node:path';
       const pg = await startEmbeddedPostgres({ dataDir: join(tmpdir(), 'timed-gone-' + process.pid), persistent: false });

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { distIndex as dist, runScript } from '../test/helpers.js';
+import { distTesting as dist, runScript } from '../test/helpers/index.js';
 
 describe('startEmbeddedPostgres', () => {
   it('leaves shutdown to the app: its own SIGTERM handler runs to the end and sets the exit code', async () => {

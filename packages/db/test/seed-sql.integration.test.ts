@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import * as seed from '../test/seed-sql.js';
-import { createTestDatabase } from './index.js';
+import { createTestDatabase } from '../src/testing/index.js';
+import * as seed from './helpers/seed-sql.js';
 
 const adminUrl = inject('adminUrl');
 let client: pg.Client;

@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import type { BarInput } from '@timed/schema';
 
 /** The built package, for scripts run in a child process. */
-export const distIndex = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+export const distIndex = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+/** The built testing entry (@timed/db/testing). */
+export const distTesting = fileURLToPath(new URL('../../dist/testing.js', import.meta.url));
 
 /** Runs an ES module script with node; resolves its stdout, stderr and exit code (or signal). */
 export function runScript(
