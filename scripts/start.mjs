@@ -8,8 +8,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { ensureDatabase, migrate, startEmbeddedPostgres } from '@timed/db';
+import { createDb, migrate, openLocalDatabase } from '@timed/db';
 import { generateTradesSession, startLocalGateway, tradesSource } from '@timed/dbn/gateway';
+import { seedHistory } from './seed-history.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -86,6 +87,23 @@ async function stop(code = 0) {
   process.exit(code);
 }
 
+/** Seeds the local stack's history once (see seed-history.mjs) and says what it did. */
+async function seedLocalHistory(databaseUrl, instruments, seed, tradesPerSecond) {
+  const db = createDb(databaseUrl, { applicationName: 'timed-start-seed' });
+  try {
+    const r = await seedHistory(db, { instruments, seed, tradesPerSecond, dataset: 'EQUS.MINI' });
+    if (r.seeded) {
+      log(
+        `seeded history: ${r.bars.toLocaleString('en-US')} bars for ${instruments.length} symbols: legacy MBP-1 ${r.legacyDays.join(', ')}; the switch to trades ${r.switchAt.toISOString()}; trades ${r.tradesDays.join(', ')}`,
+      );
+    } else {
+      log(`history not seeded: ${r.reason}`);
+    }
+  } finally {
+    await db.destroy();
+  }
+}
+
 async function main() {
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
@@ -94,12 +112,16 @@ async function main() {
   if (!databaseUrl) {
     const dataDir = join(dataRoot, 'postgres');
     mkdirSync(dirname(dataDir), { recursive: true });
-    log(`starting embedded Postgres in ${dataDir}`);
-    pgServer = await startEmbeddedPostgres({ dataDir, port: Number(env.TIMED_PG_PORT ?? 54329) });
-    databaseUrl = await ensureDatabase(pgServer.url(), 'timed');
+    pgServer = await openLocalDatabase({
+      dataDir,
+      port: Number(env.TIMED_PG_PORT ?? 54329),
+      log: (l) => log(l),
+    });
+    databaseUrl = pgServer.url;
+  } else {
+    const { applied } = await migrate({ url: databaseUrl, log: (l) => log(l) });
+    log(applied.length ? `${applied.length} migration(s) applied` : 'database is up to date');
   }
-  const { applied } = await migrate({ url: databaseUrl, log: (l) => log(l) });
-  log(applied.length ? `${applied.length} migration(s) applied` : 'database is up to date');
 
   const screenerEnv = {
     DATABASE_URL: databaseUrl,
@@ -110,13 +132,18 @@ async function main() {
   } else {
     // A session that opened 30 minutes ago (so the screener's replay has history) and runs a day.
     const nowNs = BigInt(Date.now()) * 1_000_000n;
+    const seed = Number(env.TIMED_LOCAL_SEED ?? 1);
+    const tradesPerSecond = Number(env.TIMED_LOCAL_TPS ?? 300);
     const session = generateTradesSession({
       symbols: Number(env.TIMED_LOCAL_SYMBOLS ?? 300),
       start: nowNs - 30n * 60n * 1_000_000_000n,
       end: nowNs + 24n * 3600n * 1_000_000_000n,
-      seed: Number(env.TIMED_LOCAL_SEED ?? 1),
-      tradesPerSecond: Number(env.TIMED_LOCAL_TPS ?? 300),
+      seed,
+      tradesPerSecond,
     });
+    // Days of history before going live (and before the screener loads previous closes).
+    if (env.TIMED_SEED_HISTORY !== '0')
+      await seedLocalHistory(databaseUrl, session.instruments, seed, tradesPerSecond);
     gateway = await startLocalGateway({
       apiKey: LOCAL_KEY,
       port: GATEWAY_PORT,
@@ -139,6 +166,8 @@ async function main() {
     DATABASE_URL: databaseUrl,
     PORT: String(API_PORT),
     HOST: env.HOST ?? '127.0.0.1',
+    // Leaderboard rows carry the TradingView state and scores from the local Worker.
+    TIMED_WORKER_URL: env.TIMED_WORKER_URL ?? `http://127.0.0.1:${WORKER_PORT}`,
   });
   run(
     'ingest',
