@@ -4,15 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createDb,
-  createTestDatabase,
-  ensureDatabase,
-  migrate,
-  sql,
-  startEmbeddedPostgres,
-  upsertBars,
-} from '@timed/db';
+import { createDb, migrate, sql, upsertBars } from '@timed/db';
+import { createTestDatabase, ensureDatabase, startEmbeddedPostgres } from '@timed/db/testing';
 import { type LocalGateway, startLocalGateway, tradesSource } from '@timed/dbn/gateway';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { type App, eventually, SCREENER, spawnApp } from './processes.js';

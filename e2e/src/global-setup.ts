@@ -7,4 +7,4 @@ declare module 'vitest' {
 }
 
 /** One Postgres per run (embedded unless DATABASE_URL); each test file makes its own database. */
-export { provideTestServer as default } from '@timed/db';
+export { provideTestServer as default } from '@timed/db/testing';

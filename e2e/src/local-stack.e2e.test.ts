@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@timed/db';
+import { freePort } from '@timed/db/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type App, eventually, ROOT, spawnApp } from './processes.js';
 

@@ -5,7 +5,8 @@
 import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, findMigrationsDir, freePort, migrate } from '@timed/db';
+import { findMigrationsDir, migrate } from '@timed/db';
+import { createTestDatabase, freePort } from '@timed/db/testing';
 import { type LocalGateway, startLocalGateway, tradesSource } from '@timed/dbn/gateway';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';

@@ -14,15 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  copyOutCount,
-  createDb,
-  createTestDatabase,
-  type Db,
-  readBarRows,
-  sql,
-  startEmbeddedPostgres,
-} from '@timed/db';
+import { copyOutCount, createDb, type Db, readBarRows, sql } from '@timed/db';
+import { createTestDatabase, startEmbeddedPostgres } from '@timed/db/testing';
 import autocannon from 'autocannon';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';

@@ -1,15 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createDb, type Db, migrate, upsertBars } from '@timed/db';
 import {
-  createDb,
-  type Db,
   type EmbeddedPostgresHandle,
   ensureDatabase,
-  migrate,
   startEmbeddedPostgres,
-  upsertBars,
-} from '@timed/db';
+} from '@timed/db/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { session } from '../test/seed.js';

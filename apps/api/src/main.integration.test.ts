@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDb, createTestDatabase, sql, upsertBars } from '@timed/db';
+import { createDb, sql, upsertBars } from '@timed/db';
+import { createTestDatabase } from '@timed/db/testing';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { session } from '../test/seed.js';
 

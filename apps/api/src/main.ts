@@ -1,11 +1,10 @@
 // Entry point: reads the environment, connects (or starts) Postgres, builds the app, listens, and
 // shuts down gracefully. Everything else lives in app.ts and the route files.
-import { createDb } from '@timed/db';
+import { createDb, openLocalDatabase } from '@timed/db';
 import { type Logger, pino } from 'pino';
 import { buildApp } from './app.js';
 import { corsOrigins, type Env, loadEnv } from './env.js';
 import { LiveHub } from './live-hub.js';
-import { startLocalDatabase } from './local-database.js';
 import { installGracefulShutdown } from './shutdown.js';
 import { WorkerScores } from './worker-scores.js';
 
@@ -19,10 +18,10 @@ async function main(): Promise<void> {
   );
   const local = env.DATABASE_URL
     ? undefined
-    : await startLocalDatabase({
+    : await openLocalDatabase({
         dataDir: env.EMBEDDED_PG_DIR,
         port: env.EMBEDDED_PG_PORT,
-        log: (line) => log.info(line),
+        log: (line) => log.info(`DATABASE_URL unset: ${line}`),
       });
   try {
     await serve(env, log, local);

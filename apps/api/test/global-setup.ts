@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer } from '@timed/db';
+import { startTestServer } from '@timed/db/testing';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { buildDashboard } from '../scripts/build-dashboard.js';

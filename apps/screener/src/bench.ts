@@ -10,7 +10,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createDb, ensureDatabase, migrate, startEmbeddedPostgres, upsertBars } from '@timed/db';
+import { createDb, migrate, upsertBars } from '@timed/db';
+import { ensureDatabase, startEmbeddedPostgres } from '@timed/db/testing';
 import { DbnDecoder, encodeMetadata, type RecordBatch } from '@timed/dbn';
 import { sumTradeFields } from '@timed/dbn/testing';
 import { pino } from 'pino';

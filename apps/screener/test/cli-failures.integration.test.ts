@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDb, createTestDatabase, type Db, sql, upsertBars } from '@timed/db';
+import { createDb, type Db, sql, upsertBars } from '@timed/db';
+import { createTestDatabase } from '@timed/db/testing';
 import { encodeDbn } from '@timed/dbn';
 import { tradesSource } from '@timed/dbn/gateway';
 import pg from 'pg';

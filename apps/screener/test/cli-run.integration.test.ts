@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { createTestDatabase, type Db, upsertBars } from '@timed/db';
+import { type Db, upsertBars } from '@timed/db';
+import { createTestDatabase } from '@timed/db/testing';
 import { tradesSource } from '@timed/dbn/gateway';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BIN, plainLines, runCli, spawnCli } from './helpers/cli.js';

@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, type Db } from '@timed/db';
+import type { Db } from '@timed/db';
+import { createTestDatabase } from '@timed/db/testing';
 import { encodeDbn } from '@timed/dbn';
 import { dbnDir, needFixtures } from '@timed/dbn/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';

@@ -1,4 +1,5 @@
-import { createTestDatabase, type Db, sql } from '@timed/db';
+import { type Db, sql } from '@timed/db';
+import { createTestDatabase } from '@timed/db/testing';
 import type { EncodableRecord } from '@timed/dbn';
 import { type LocalGateway, tradesSource } from '@timed/dbn/gateway';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';

@@ -1,14 +1,13 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Db, migrate } from '@timed/db';
 import {
-  type Db,
   type EmbeddedPostgresHandle,
   ensureDatabase,
   freePort,
-  migrate,
   startEmbeddedPostgres,
-} from '@timed/db';
+} from '@timed/db/testing';
 import type { EncodableRecord } from '@timed/dbn';
 import { tradesSource } from '@timed/dbn/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,5 @@
-import { createDb, createTestDatabase, type Db, upsertBars } from '@timed/db';
+import { createDb, type Db, upsertBars } from '@timed/db';
+import { createTestDatabase } from '@timed/db/testing';
 import type { ApiBar } from '@timed/schema';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';

@@ -2,7 +2,6 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   createDb,
-  createTestDatabase,
   type Db,
   LivePublisher,
   type LiveSymbolState,
@@ -10,6 +9,7 @@ import {
   sql,
   upsertBars,
 } from '@timed/db';
+import { createTestDatabase } from '@timed/db/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type LiveApi, startLiveApi } from '../../test/live-api.js';
 import { liveState } from '../../test/live-state.js';

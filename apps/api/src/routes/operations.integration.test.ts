@@ -1,4 +1,5 @@
-import { createDb, createTestDatabase, type Db, LivePublisher, upsertBars } from '@timed/db';
+import { createDb, type Db, LivePublisher, upsertBars } from '@timed/db';
+import { createTestDatabase } from '@timed/db/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { liveState } from '../../test/live-state.js';

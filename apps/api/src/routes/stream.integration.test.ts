@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
-import { createDb, createTestDatabase, type Db, LivePublisher, sql, upsertBars } from '@timed/db';
+import { createDb, type Db, LivePublisher, sql, upsertBars } from '@timed/db';
+import { createTestDatabase } from '@timed/db/testing';
 import type { BarInput } from '@timed/schema';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type LiveApi, startLiveApi } from '../../test/live-api.js';
