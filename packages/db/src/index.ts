@@ -92,5 +92,7 @@ export {
   screenerHeartbeats,
 } from './operations-queries.js';
 export { type PreviousClose, previousCloses } from './prev-close.js';
+// The screener's live state follows the session day (04:00 New York) by the feed's time.
+export { sessionDayOf, sessionDayStart } from './session-day.js';
 // Test servers and the embedded-Postgres starter: @timed/db/testing. The seed's runbook behind
 // timed-db: @timed/db/runbook.

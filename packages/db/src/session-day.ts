@@ -35,3 +35,17 @@ export function sessionDayOf(epochMs: number): string {
   const date = Date.UTC(y, m - 1, d);
   return iso(hour < SESSION_START_HOUR ? date - 86_400_000 : date);
 }
+
+/** The instant (epoch ms) session day `day` (`YYYY-MM-DD`) starts: 04:00 New York time, DST-aware. */
+export function sessionDayStart(day: string): number {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!match) throw new RangeError(`session day must be YYYY-MM-DD, got ${JSON.stringify(day)}`);
+  const [y, m, d] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  // New York is UTC-4 (EDT) or UTC-5 (EST); 04:00 local is never inside a DST jump (02:00).
+  for (const offset of [4, 5]) {
+    const t = Date.UTC(y, m - 1, d, SESSION_START_HOUR + offset);
+    const p = newYorkParts(t);
+    if (p.y === y && p.m === m && p.d === d && p.hour === SESSION_START_HOUR) return t;
+  }
+  throw new RangeError(`not a calendar day: ${day}`);
+}

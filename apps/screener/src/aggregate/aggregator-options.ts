@@ -23,6 +23,36 @@ export interface AggregatorStats {
   barsEmitted: number;
 }
 
+/**
+ * Receives every record aggregated by the JavaScript path (live state, apps/screener's
+ * live-state/): called on the hot path, so it must not allocate. `price` is in 1e-9 units (mbp-1:
+ * bid + ask, twice the mid), `bid`/`ask` likewise (trades: both the price), `tsRecvMs` the
+ * record's ts_recv in ms (fractional). Records the WebAssembly scan takes never reach it.
+ */
+export interface LiveTap {
+  record(
+    slot: number,
+    symbol: string,
+    price: number,
+    size: number,
+    bid: number,
+    ask: number,
+    tsRecvMs: number,
+  ): void;
+}
+
+/** Where BarAggregator.openBarInto writes a slot's bar of the open minute (dollars). */
+export interface OpenBarTarget {
+  barTimestamp: number | null;
+  barOpen: number;
+  barHigh: number;
+  barLow: number;
+  barClose: number;
+  barVolume: number;
+  barTradeCount: number;
+  barVwap: number | null;
+}
+
 /** Options of BarAggregator. */
 export interface BarAggregatorOptions {
   source: BarSource;
@@ -43,4 +73,8 @@ export interface BarAggregatorOptions {
   scan?: boolean;
   /** Wall clock in ms (tests drive it). */
   now?: () => number;
+  /** Told about each aggregated record (live state); not with `scan`. */
+  live?: LiveTap;
+  /** Told each time the open minute closes (after its final bars went to onBars, if any). */
+  onMinuteClosed?: (minute: number) => void;
 }

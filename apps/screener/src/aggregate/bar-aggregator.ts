@@ -8,15 +8,21 @@ import {
   TradeLayout,
   UNDEF_PRICE,
 } from '@timed/dbn';
-import type { AggregatorStats, BarAggregatorOptions } from './aggregator-options.js';
+import type {
+  AggregatorStats,
+  BarAggregatorOptions,
+  LiveTap,
+  OpenBarTarget,
+} from './aggregator-options.js';
 import type { BarSource } from './bar-source.js';
 import { ClosedBars } from './closed-bars.js';
 import { MinuteClock, NO_MINUTE, Placement } from './minute-clock.js';
+import { Row } from './scan/layout.js';
 import { SCAN_PIECE, type TradeScanner } from './scan/trade-scanner.js';
 import { SlotTable } from './slot-table.js';
 import { movesClock, systemCodeOf } from './system-code.js';
 
-export type { AggregatorStats, BarAggregatorOptions, BarSource };
+export type { AggregatorStats, BarAggregatorOptions, BarSource, LiveTap, OpenBarTarget };
 
 /** UNDEF_PRICE's high and low u32 words. */
 const UNDEF_HI = 0x7fffffff;
@@ -58,8 +64,18 @@ export class BarAggregator {
   /** True once the open minute was emitted provisionally by tick(). */
   private snapshotted = false;
   private changedSinceSnapshot = false;
+  private readonly live: LiveTap | undefined;
+  private readonly onMinuteClosed: ((minute: number) => void) | undefined;
+  /** Top of book of the mbp-1 quote being added (for the live tap). */
+  private quoteBid = 0;
+  private quoteAsk = 0;
 
   constructor(options: BarAggregatorOptions) {
+    if (options.live && options.scan) {
+      throw new Error('BarAggregator: a live tap needs the JavaScript path (scan: false)');
+    }
+    this.live = options.live;
+    this.onMinuteClosed = options.onMinuteClosed;
     this.source = options.source;
     this.onBars = options.onBars;
     this.now = options.now ?? Date.now;
@@ -88,6 +104,34 @@ export class BarAggregator {
    */
   get resumeMinute(): number | undefined {
     return this.clock.resumeMinute;
+  }
+
+  /**
+   * Writes `slot`'s bar of the open minute into `out` (dollars; mbp-1: the mid, no VWAP), or
+   * barTimestamp null when the slot has none this minute. For live state, between records.
+   */
+  openBarInto(slot: number, out: OpenBarTarget): void {
+    const open = this.clock.openMinute;
+    const row = this.slots.shared.row;
+    const r = slot * Row.Size;
+    if (open === NO_MINUTE || slot <= 0 || slot >= this.slots.count) {
+      out.barTimestamp = null;
+      return;
+    }
+    if (row[r + Row.Last]! < this.slots.shared.header.stampBase) {
+      out.barTimestamp = null;
+      return;
+    }
+    const k = this.source === 'mbp-1' ? 2e9 : 1e9;
+    const volume = row[r + Row.Volume]!;
+    out.barTimestamp = open * 60_000;
+    out.barOpen = row[r + Row.Open]! / k;
+    out.barHigh = row[r + Row.High]! / k;
+    out.barLow = row[r + Row.Low]! / k;
+    out.barClose = row[r + Row.Close]! / k;
+    out.barVolume = volume;
+    out.barTradeCount = row[r + Row.Count]!;
+    out.barVwap = volume > 0 ? row[r + Row.PriceVolume]! / volume / 1e9 : null;
   }
 
   /** Handles a batch of records from dbn's batch decoder (the fastest path); same rules. */
@@ -155,6 +199,7 @@ export class BarAggregator {
       this.clock.dropBefore = open + 1;
     }
     this.openNewMinute(NO_MINUTE);
+    if (open !== NO_MINUTE) this.onMinuteClosed?.(open);
   }
 
   /**
@@ -280,6 +325,8 @@ export class BarAggregator {
       return;
     }
     // bid + ask is twice the mid in 1e-9 units: exact, halved when formatted.
+    this.quoteBid = bid;
+    this.quoteAsk = ask;
     this.add(id, bid + ask, 0);
   }
 
@@ -311,8 +358,10 @@ export class BarAggregator {
   /** Moves the stream clock to (minute, offset); closes the open minute if it is passed. */
   private advanceTo(minute: number, offset: number): void {
     if (!this.clock.passes(minute, offset)) return;
-    if (this.clock.openMinute !== NO_MINUTE) this.emit(false);
+    const closing = this.clock.openMinute;
+    if (closing !== NO_MINUTE) this.emit(false);
     this.openNewMinute(minute);
+    if (closing !== NO_MINUTE) this.onMinuteClosed?.(closing);
   }
 
   /** Adds a record placed in the open minute to its instrument's bar. */
@@ -323,6 +372,21 @@ export class BarAggregator {
     }
     this.stats.aggregated++;
     this.changedSinceSnapshot = true;
+    const live = this.live;
+    if (live !== undefined) {
+      const slot = this.slots.slotOf(id);
+      const recv = this.clock.recvTime;
+      const trade = this.source === 'trades';
+      live.record(
+        slot,
+        this.slots.symbols[slot]!,
+        price,
+        size,
+        trade ? price : this.quoteBid,
+        trade ? price : this.quoteAsk,
+        recv.minute * 60_000 + recv.offset / 1e6,
+      );
+    }
   }
 
   /** Opens `minute` (none when NO_MINUTE): the rows forget the last minute's bars. */
@@ -350,6 +414,7 @@ export class BarAggregator {
       row,
       touched,
       this.slots.symbols,
+      provisional,
     );
     try {
       this.onBars(bars);

@@ -23,6 +23,8 @@ export class ClosedBars {
     private readonly slots: Int32Array,
     /** Symbol of each slot. */
     private readonly symbols: readonly (string | null)[],
+    /** True for a provisional snapshot of the still open minute. */
+    readonly provisional = false,
   ) {}
 
   /** Called by the aggregator when onBars returns: later reads throw. */

@@ -33,4 +33,9 @@ export interface DaemonConfig {
   writer?: Pick<BarWriterOptions, 'maxBuffered' | 'batchSize' | 'retryMaxMs'>;
   /** Max wait for closed bars to be written on shutdown (default 30 s). */
   shutdownFlushMs?: number;
+  /**
+   * Live state published through Postgres (live-state/): on unless false; intervals in ms
+   * (publish every 250, live_state upsert every 1,000).
+   */
+  liveState?: false | { intervalMs?: number; snapshotIntervalMs?: number };
 }

@@ -4,6 +4,7 @@ import type { Db } from '@timed/db';
 import { upsertBars } from '@timed/db';
 import type { Logger } from 'pino';
 import type { LockHeldError } from '../errors.js';
+import { LivePublishing } from '../live-state/live-publishing.js';
 import { BarWriter } from '../store/bar-writer.js';
 import { lastWrittenMinute } from '../store/last-written.js';
 import type { DaemonConfig } from './daemon-config.js';
@@ -72,10 +73,14 @@ export async function runDaemon(config: DaemonConfig, deps: DaemonDeps): Promise
   });
   const registry = new InstanceRegistry(db, info, log);
   const gatewayErrors = new GatewayErrors();
+  const liveOptions = config.liveState === false ? undefined : (config.liveState ?? {});
+  const liveState =
+    liveOptions && new LivePublishing({ db, source: config.schema, log, ...liveOptions });
   const writer = new BarWriter({
     write: (bars) => upsertBars(db, bars),
     logger: log,
     canWrite: () => lock.held,
+    onClosedWritten: liveState ? (minute) => liveState.minuteWritten(minute) : undefined,
     ...config.writer,
   });
   let loop: LiveLoop | undefined;
@@ -88,14 +93,18 @@ export async function runDaemon(config: DaemonConfig, deps: DaemonDeps): Promise
     log.info({ instanceId, host: info.host, pid: info.pid }, 'single-writer lock held');
 
     const firstMinute = await resumeFrom(db, config, log);
+    // Today's figures from the stored bars before the replay adds the rest.
+    await liveState?.restore(firstMinute, config.symbols.all ? undefined : config.symbols.symbols);
     const live = new LiveLoop({
       config,
       writer,
       log,
       openLive: deps.openLive,
       onGatewayError: (text) => gatewayErrors.note(text),
+      liveState,
     });
     loop = live;
+    liveState?.start(live.aggregator);
     timers.push(setInterval(() => live.aggregator.tick(config.graceMs ?? 2_000), 500));
     timers.push(
       setInterval(() => logStats(log, live.aggregator, writer), config.statsLogMs ?? 60_000),
@@ -122,6 +131,9 @@ export async function runDaemon(config: DaemonConfig, deps: DaemonDeps): Promise
   } finally {
     for (const t of timers) clearInterval(t);
     writer.close();
+    await liveState?.close().catch((err: unknown) => {
+      log.warn({ err: (err as Error).message }, 'could not close live publishing');
+    });
     await registry.stop(counters()).catch((err: unknown) => {
       log.warn({ err: (err as Error).message }, 'could not mark the heartbeat row stopped');
     });

@@ -1,6 +1,7 @@
 import { type DbnRecord, type LiveClient, LiveError, type LiveEvent } from '@timed/dbn';
 import type { Logger } from 'pino';
 import { BarAggregator } from '../aggregate/bar-aggregator.js';
+import type { LivePublishing } from '../live-state/live-publishing.js';
 import { createLiveSource, type LiveSourceOptions } from '../sources/live-source.js';
 import type { BarWriter } from '../store/bar-writer.js';
 import type { DaemonConfig } from './daemon-config.js';
@@ -19,6 +20,8 @@ export interface LiveLoopOptions {
   openLive?: OpenLive | undefined;
   /** Told about each gateway error (the heartbeat row counts them). */
   onGatewayError: (text: string) => void;
+  /** Live state, fed by every aggregated record; none when off. */
+  liveState?: LivePublishing | undefined;
 }
 
 /** How one live session ended. */
@@ -47,6 +50,8 @@ export class LiveLoop {
       source: o.config.schema,
       symbolOf: (id) => this.client?.symbols.get(id),
       onBars: (closed) => o.writer.enqueue(closed.toBarInputs(), closed.minute),
+      onMinuteClosed: o.liveState ? (minute) => o.writer.markClosed(minute) : undefined,
+      live: o.liveState?.day,
       onUnmapped: (id, symbol) =>
         o.log.warn(
           { instrumentId: id, symbol },

@@ -22,6 +22,11 @@ export interface BarWriterOptions {
    * wins). More only for sources that emit each bar once (replay, backfill).
    */
   concurrency?: number;
+  /**
+   * Told a minute marked with markClosed(minute) is written: every bar queued before the mark is
+   * committed (live state's closed-minute doorbell). Needs concurrency 1 (write order).
+   */
+  onClosedWritten?: (minute: number) => void;
 }
 
 /** Counters of the writer. */
@@ -55,9 +60,14 @@ export class BarWriter {
   };
   /** Oldest epoch minute of a bar refused at the bound, until clearDropped(). */
   droppedFromMinute: number | undefined;
-  private readonly opts: Required<Omit<BarWriterOptions, 'canWrite'>> & {
+  private readonly opts: Required<Omit<BarWriterOptions, 'canWrite' | 'onClosedWritten'>> & {
     canWrite: () => boolean;
   };
+  private readonly onClosedWritten: ((minute: number) => void) | undefined;
+  /** Bars ever queued, and ever settled (written or discarded): markClosed() marks wait on these. */
+  private queuedTotal = 0;
+  private settledTotal = 0;
+  private readonly marks: { minute: number; through: number }[] = [];
   private readonly log: Logger;
   private queue: BarInput[][] = [];
   private head = 0;
@@ -81,6 +91,7 @@ export class BarWriter {
       ...options,
     };
     this.log = options.logger;
+    this.onClosedWritten = options.onClosedWritten;
   }
 
   /** Closed bars waiting to be written. */
@@ -112,6 +123,7 @@ export class BarWriter {
     }
     this.queue.push(bars);
     this.count += bars.length;
+    this.queuedTotal += bars.length;
     if (!this.warned && this.count >= maxBuffered * warnRatio) {
       this.warned = true;
       this.log.warn(
@@ -120,6 +132,25 @@ export class BarWriter {
       );
     }
     this.pump();
+  }
+
+  /**
+   * Marks `minute` closed: onClosedWritten(minute) follows once every bar queued so far is
+   * written (at once when nothing is waiting). Not while bars are refused (they are missing).
+   */
+  markClosed(minute: number): void {
+    if (this.onClosedWritten === undefined || this.droppedFromMinute !== undefined) return;
+    this.marks.push({ minute, through: this.queuedTotal });
+    this.settleMarks();
+  }
+
+  private settleMarks(): void {
+    let k = 0;
+    while (k < this.marks.length && this.marks[k]!.through <= this.settledTotal) k++;
+    if (k === 0) return;
+    const done = this.marks.splice(0, k);
+    // Only the newest matters: the doorbell says "every minute through this one".
+    this.onClosedWritten?.(done[done.length - 1]!.minute);
   }
 
   /** Forgets dropped bars (after a replay rebuilt them). */
@@ -236,6 +267,7 @@ export class BarWriter {
 
   private succeeded(n: number): void {
     this.count -= n;
+    this.settledTotal += n;
     this.stats.barsWritten += n;
     this.stats.batches++;
     if (this.outageSince !== undefined) {
@@ -247,6 +279,7 @@ export class BarWriter {
     }
     if (this.count < this.opts.maxBuffered * this.opts.warnRatio * 0.5) this.warned = false;
     this.log.debug({ bars: n, buffered: this.count }, 'flushed bars');
+    this.settleMarks();
     this.notify();
   }
 
@@ -272,6 +305,7 @@ export class BarWriter {
     this.stats.invalid += bad.size;
     this.log.error({ err: (err as Error).message, invalid: bad.size }, 'discarding invalid bars');
     this.count -= bad.size;
+    this.settledTotal += bad.size;
     const good = batch.filter((b) => !bad.has(b));
     if (good.length > 0) this.putBack(good);
     return true;
