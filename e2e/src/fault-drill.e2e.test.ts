@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDb, migrate, sql, upsertBars } from '@timed/db';
+import { createDb, migrate, PRICE_BAR_COLUMNS, sql, upsertBars } from '@timed/db';
 import { createTestDatabase, ensureDatabase, startEmbeddedPostgres } from '@timed/db/testing';
 import { type LocalGateway, startLocalGateway, tradesSource } from '@timed/dbn/gateway';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -55,24 +55,15 @@ async function snapshot(url: string): Promise<string[]> {
   try {
     const rows = await db
       .selectFrom('price_bars')
-      .select([
-        'symbol',
-        'timestamp',
-        'open',
-        'high',
-        'low',
-        'close',
-        'volume',
-        'trade_count',
-        'is_legacy',
-        'data_source',
-      ])
+      .select(PRICE_BAR_COLUMNS)
       .orderBy('symbol')
       .orderBy('timestamp')
       .execute();
-    return rows.map(
-      (r) =>
-        `${r.symbol} ${r.timestamp.toISOString()} ${r.open} ${r.high} ${r.low} ${r.close} ${r.volume} ${r.trade_count} ${r.is_legacy} ${r.data_source}`,
+    return rows.map((r) =>
+      PRICE_BAR_COLUMNS.map((c) => {
+        const v = r[c];
+        return v instanceof Date ? v.toISOString() : String(v);
+      }).join(' '),
     );
   } finally {
     await db.destroy();

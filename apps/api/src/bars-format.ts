@@ -1,4 +1,4 @@
-import { type BarRow, utcTextToIso } from '@timed/db';
+import { type BarRow, PRICE_BAR_COLUMNS, utcTextToIso } from '@timed/db';
 
 // Bodies are written straight from the database's text (see BarRow): no numbers or Dates are made
 // on the way, which is most of what serving a page used to cost.
@@ -32,19 +32,8 @@ export function barNdjson(r: BarRow): string {
   return `{"symbol":"${r[0]}",${barJson(r).slice(1)}\n`;
 }
 
-/** CSV columns: the JSON bar's fields in order (vwap added last; `filled` with fill=previous). */
-export const CSV_COLUMNS = [
-  'timestamp',
-  'open',
-  'high',
-  'low',
-  'close',
-  'volume',
-  'trade_count',
-  'is_legacy',
-  'data_source',
-  'vwap',
-] as const;
+/** CSV columns: the stored bar's columns in table order without `symbol` (`filled` with fill=previous). */
+export const CSV_COLUMNS = PRICE_BAR_COLUMNS.filter((c) => c !== 'symbol');
 
 /** The CSV header line; many-symbol reads lead with `symbol`. */
 export function csvHeader(options: { symbol: boolean; filled: boolean }): string {

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { copyOutCount, createDb, type Db, readBarRows, sql } from '@timed/db';
+import { copyOutCount, createDb, type Db, PRICE_BAR_COLUMNS, readBarRows, sql } from '@timed/db';
 import { createTestDatabase, startEmbeddedPostgres } from '@timed/db/testing';
 import autocannon from 'autocannon';
 import type { FastifyInstance } from 'fastify';
@@ -114,7 +114,7 @@ function pgbenchScript(symbols: number): string {
   const day = `('2024-01-01'::date + :d::int)::timestamp AT TIME ZONE 'UTC'`;
   return `\\set s random(0, ${symbols - 1})
 \\set d random(0, ${DAYS - 1})
-SELECT symbol, timestamp, open, high, low, close, volume, trade_count, is_legacy, data_source, vwap FROM price_bars WHERE symbol = CASE WHEN :s::int = 0 THEN '${BENCH_SYMBOL}' ELSE 'F' || lpad(:s::text, 4, '0') END AND deleted_at IS NULL AND timestamp >= ${day} AND timestamp <= ${day} + interval '1 day' - interval '1 millisecond' AND (is_legacy = false OR is_legacy IS NULL) ORDER BY timestamp LIMIT 10001;
+SELECT ${PRICE_BAR_COLUMNS.join(', ')} FROM price_bars WHERE symbol = CASE WHEN :s::int = 0 THEN '${BENCH_SYMBOL}' ELSE 'F' || lpad(:s::text, 4, '0') END AND deleted_at IS NULL AND timestamp >= ${day} AND timestamp <= ${day} + interval '1 day' - interval '1 millisecond' AND (is_legacy = false OR is_legacy IS NULL) ORDER BY timestamp LIMIT 10001;
 `;
 }
 
@@ -302,7 +302,7 @@ async function bulkExport(adminUrl: string): Promise<string> {
     const urls = await new Promise<Urls>((resolve) =>
       child!.once('message', (m) => resolve(m as Urls)),
     );
-    const select = `SELECT symbol, timestamp, open, high, low, close, volume, trade_count, is_legacy, data_source, vwap
+    const select = `SELECT ${PRICE_BAR_COLUMNS.join(', ')}
       FROM price_bars WHERE symbol = '${EXPORT_SYMBOL}' AND deleted_at IS NULL
       AND (is_legacy = false OR is_legacy IS NULL) ORDER BY timestamp`;
     const copy: number[] = [];
