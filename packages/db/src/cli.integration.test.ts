@@ -51,7 +51,10 @@ describe('timed-db CLI', () => {
   it('exits 2 with one clear line without DATABASE_URL or with an unknown command', async () => {
     const noUrl = await timedDb(['migrate'], { DATABASE_URL: '' });
     expect(noUrl.code).toBe(2);
-    expect(noUrl.stderr).toMatch(/DATABASE_URL is not set/);
+    expect(noUrl.stderr).toMatch(/DATABASE_URL: is required \(e\.g\. postgres:\/\//);
+    const badUrl = await timedDb(['status'], { DATABASE_URL: 'mysql://x@127.0.0.1/x' });
+    expect(badUrl.code).toBe(2);
+    expect(badUrl.stderr).toMatch(/DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
     const unknown = await timedDb(['frobnicate'], { DATABASE_URL: 'postgres://x@127.0.0.1:1/x' });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);

@@ -1,9 +1,12 @@
+import { EnvError } from '@timed/schema/errors';
+import { type CliEnv, readCliEnv } from './env.js';
 import { DbError } from './errors.js';
 import { migrate, migrationStatus } from './migrator.js';
 import { resolveMinDays } from './runbook/cleanup-gates.js';
 import {
   parseFlags,
   printStatus,
+  type RunbookFlags,
   runAction,
   runMonitor,
   runRestore,
@@ -67,9 +70,9 @@ async function main(argv: string[]): Promise<void> {
   }
   const known = ['migrate', 'status', 'legacy', 'monitor', 'rollback', 'restore'];
   if (!known.includes(command)) fail(`unknown command "${command}"\n${USAGE}`, 2);
-  const url = process.env.DATABASE_URL;
-  if (!url) fail('DATABASE_URL is not set (e.g. postgres://user:pass@127.0.0.1:5432/timed)', 2);
-  const dir = process.env.TIMED_MIGRATIONS_DIR || undefined;
+  const env = readCliEnv();
+  const url = env.DATABASE_URL;
+  const dir = env.TIMED_MIGRATIONS_DIR;
   switch (command) {
     case 'migrate': {
       const { applied } = await migrate({ url, dir, log: (l) => process.stdout.write(`${l}\n`) });
@@ -96,19 +99,25 @@ async function main(argv: string[]): Promise<void> {
       return runRestore(url, parseFlags(sub === undefined ? rest : [sub, ...rest]));
     case 'rollback':
       if (sub !== 'trades') fail('usage: timed-db rollback trades --yes', 2);
-      return runAction(url, 'rollback', parseFlags(rest));
+      return runAction(url, 'rollback', withBackupDir(parseFlags(rest), env));
     case 'legacy': {
       const flags = parseFlags(rest);
-      const minDays = resolveMinDays(flags.minDays, process.env.TIMED_CLEANUP_MIN_DAYS);
+      const minDays = resolveMinDays(flags.minDays, env.TIMED_CLEANUP_MIN_DAYS);
       if (sub === 'status') return printStatus(url, { minDays });
       const action = sub ? LEGACY_ACTIONS[sub] : undefined;
       if (!action) fail(`unknown legacy command "${sub ?? ''}"\n${USAGE}`, 2);
-      return runAction(url, action, flags, { minDays });
+      return runAction(url, action, withBackupDir(flags, env), { minDays });
     }
   }
 }
 
+/** --backup-dir wins over TIMED_BACKUP_DIR. */
+function withBackupDir(flags: RunbookFlags, env: CliEnv): RunbookFlags {
+  return { ...flags, backupDir: flags.backupDir ?? env.TIMED_BACKUP_DIR };
+}
+
 main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof EnvError) fail(err.message, 2);
   if (err instanceof DbError) fail(err.message, err.code === 'INVALID_ARGUMENT' ? 2 : 1);
   fail(err instanceof Error ? err.message : String(err));
 });

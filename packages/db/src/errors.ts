@@ -1,3 +1,5 @@
+import { TimedError } from '@timed/schema/errors';
+
 /** Machine codes of @timed/db errors. */
 export type DbErrorCode =
   | 'INVALID_BAR'
@@ -10,17 +12,9 @@ export type DbErrorCode =
   | 'INVALID_ARGUMENT'
   | 'RUNBOOK_FAILED';
 
-/** An error from @timed/db: a name, a machine code, context and an optional cause. */
-export class DbError extends Error {
+/** An error from @timed/db: the shared base (code, message, context, cause) with db's codes. */
+export class DbError extends TimedError<DbErrorCode> {
   override readonly name: string = 'DbError';
-  constructor(
-    readonly code: DbErrorCode,
-    message: string,
-    readonly context: Record<string, unknown> = {},
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** A bar that must not be stored; nothing of its batch was written. */

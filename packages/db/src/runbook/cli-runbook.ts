@@ -166,8 +166,8 @@ export async function runAction(
     process.exitCode = 3;
     return;
   }
-  const backupDir =
-    flags.backupDir ?? process.env.TIMED_BACKUP_DIR ?? join(process.cwd(), 'backups');
+  // cli.ts has put TIMED_BACKUP_DIR into flags.backupDir when --backup-dir was not given.
+  const backupDir = flags.backupDir ?? join(process.cwd(), 'backups');
   switch (action) {
     case 'soft-delete':
       out(
