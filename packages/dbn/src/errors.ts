@@ -1,3 +1,6 @@
+// @timed/dbn depends on none of our packages, so these do not extend @timed/schema's TimedError;
+// they offer the same surface instead: `code`, `message`, `context` (for logs) and `cause`.
+
 /** Machine codes of DbnError. */
 export type DbnErrorCode =
   | 'BAD_MAGIC'
@@ -20,6 +23,10 @@ export class DbnError extends Error {
     super(`${message} (at byte ${offset})`, options);
     this.code = code;
     this.offset = offset;
+  }
+
+  get context(): { offset: number } {
+    return { offset: this.offset };
   }
 }
 
@@ -61,13 +68,23 @@ export class LiveError extends Error {
     this.gatewayCode = details.gatewayCode;
     this.retryable = details.retryable ?? false;
   }
+
+  get context(): { gatewayText?: string; gatewayCode?: number; retryable: boolean } {
+    return {
+      ...(this.gatewayText === undefined ? {} : { gatewayText: this.gatewayText }),
+      ...(this.gatewayCode === undefined ? {} : { gatewayCode: this.gatewayCode }),
+      retryable: this.retryable,
+    };
+  }
 }
+
+/** Machine codes of HistoricalError: `HTTP_<status>`, or a failure before or after the answer. */
+export type HistoricalErrorCode = `HTTP_${number}` | 'NETWORK_ERROR' | 'DECODE_ERROR';
 
 /** A Historical API failure (HTTP status and the server's `detail`). */
 export class HistoricalError extends Error {
   override readonly name = 'HistoricalError';
-  /** `HTTP_<status>`, or `NETWORK_ERROR` / `DECODE_ERROR`. */
-  readonly code: string;
+  readonly code: HistoricalErrorCode;
   readonly status: number | undefined;
   /** `detail.case` from the body when present (e.g. `data_start_before_available_start`). */
   readonly case: string | undefined;
@@ -75,7 +92,7 @@ export class HistoricalError extends Error {
   readonly body: string | undefined;
 
   constructor(
-    code: string,
+    code: HistoricalErrorCode,
     message: string,
     details: {
       status?: number;
@@ -91,5 +108,10 @@ export class HistoricalError extends Error {
     this.case = details.case;
     this.requestId = details.requestId;
     this.body = details.body;
+  }
+
+  /** What a log line may carry (not the body, which can be large). */
+  get context(): { status?: number; case?: string; requestId?: string } {
+    return { status: this.status, case: this.case, requestId: this.requestId };
   }
 }

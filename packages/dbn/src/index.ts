@@ -27,6 +27,7 @@ export {
   DbnError,
   type DbnErrorCode,
   HistoricalError,
+  type HistoricalErrorCode,
   LiveError,
   type LiveErrorCode,
 } from './errors.js';

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readTestingEnv } from './env.js';
 
 /**
  * The nearest folder at or above this module holding `file` (works from src/ and from dist/), else
@@ -19,15 +20,14 @@ function findUp(file: string): string {
 const repoRoot = findUp('pnpm-workspace.yaml');
 
 /** Shared data folder (TIMED_SHARED_DATA, blank = unset, or <repo>/../shared/data). */
-export const sharedData = process.env.TIMED_SHARED_DATA || join(repoRoot, '..', 'shared', 'data');
+export const sharedData = readTestingEnv().sharedData ?? join(repoRoot, '..', 'shared', 'data');
 /** Databento's DBN fixtures (with their expected.json) inside the shared data folder. */
 export const dbnDir = join(sharedData, 'dbn');
 const haveFixtures = existsSync(join(dbnDir, 'expected.json'));
 
 /** Whether the tests run under CI (`CI` set to anything but empty, `0` or `false`). */
 function underCi(): boolean {
-  const ci = (process.env.CI ?? '').trim().toLowerCase();
-  return ci !== '' && ci !== '0' && ci !== 'false';
+  return readTestingEnv().ci;
 }
 
 /**
