@@ -31,6 +31,8 @@ export interface LivePublishingOptions {
   snapshotIntervalMs?: number;
   /** Wait after a failed previous-close query before the next (default 5 s). */
   prevCloseRetryMs?: number;
+  /** Longest hold of the first publish after a restore while the replay catches up (30 s). */
+  maxHoldMs?: number;
 }
 
 const BLANK_STATE: LiveSymbolState = {
@@ -86,6 +88,13 @@ export class LivePublishing {
   private prevRetryAt = 0;
   private lastErrorLogAt = 0;
   private closed = false;
+  /**
+   * After a restore, nothing is published until the feed passes this time (ms): the restored
+   * figures stop at the replay's first minute, whose trades the replay adds again.
+   */
+  private holdUntilMs = 0;
+  private holdSince = 0;
+  private readonly maxHoldMs: number;
 
   constructor(o: LivePublishingOptions) {
     this.db = o.db;
@@ -93,6 +102,7 @@ export class LivePublishing {
     this.log = o.log;
     this.intervalMs = o.intervalMs ?? 250;
     this.retryMs = o.prevCloseRetryMs ?? 5_000;
+    this.maxHoldMs = o.maxHoldMs ?? 30_000;
     this.day = new DayStats(o.source);
     this.day.onNewSymbol = (s) => this.pendingPrev.push(s);
     this.day.onRollover = (day) => {
@@ -128,6 +138,8 @@ export class LivePublishing {
         symbols,
       });
       this.day.restore(figures);
+      // Published figures would go back by the replay's first minute until it is replayed.
+      if (figures.length > 0) this.holdUntilMs = throughMs + 60_000;
       this.log.info({ sessionDay: day, symbols: figures.length }, 'live state rebuilt from bars');
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not rebuild live state from bars');
@@ -138,6 +150,7 @@ export class LivePublishing {
   /** Starts publishing; reads the open minute's bars and stream clock from `aggregator`. */
   start(aggregator: LiveAggregatorView): void {
     this.aggregator = aggregator;
+    this.holdSince = Date.now();
     this.day.markAllDirty();
     this.flush();
     this.timer = setInterval(() => this.flush(), this.intervalMs);
@@ -152,11 +165,28 @@ export class LivePublishing {
     if (this.pendingPrev.length > 0 && this.loadingPrev === undefined) {
       if (Date.now() >= this.prevRetryAt) void this.loadPrevCloses();
     }
-    if (this.day.dirty === 0) return;
+    if (this.day.dirty === 0 || this.holding()) return;
     const out = this.out;
     out.length = 0;
     this.day.takeDirty(this.visit);
     this.publisher.publish(out);
+  }
+
+  /**
+   * True while a restore's replay has not passed its first minute: not yet at holdUntilMs by
+   * the feed's time, not caught up with wall time (a restart within the live minute), and not
+   * held for maxHoldMs. Listeners keep the previous process's states meanwhile.
+   */
+  private holding(): boolean {
+    if (this.holdUntilMs === 0) return false;
+    const clock = this.aggregator?.streamClockMs ?? 0;
+    const now = Date.now();
+    if (clock < this.holdUntilMs && clock < now - 2_000 && now - this.holdSince < this.maxHoldMs) {
+      return true;
+    }
+    this.holdUntilMs = 0;
+    this.day.markAllDirty();
+    return false;
   }
 
   /** The bars of `minute` (epoch minute) and every earlier one are committed. */
