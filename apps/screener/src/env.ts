@@ -1,9 +1,5 @@
+import { HttpUrl, LogLevel, PostgresUrl, parseEnv } from '@timed/schema/env';
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
-
-const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess(blankToUndefined, schema.optional());
 
 /** Symbols to subscribe: every symbol of the dataset, or a list of raw symbols. */
 export type SymbolSelection = { all: true } | { all: false; symbols: string[] };
@@ -46,34 +42,27 @@ const HostPort = z
   })
   .refine((g) => g.port > 0 && g.port < 65536, 'port must be 1-65535');
 
-const PostgresUrl = z
-  .string()
-  .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL');
-
-/** Every environment variable the screener reads; nothing else reads process.env. */
+/**
+ * Every environment variable the screener reads; nothing else reads the environment. `parseEnv`
+ * trims values and treats blank ones as unset.
+ */
 export const EnvSchema = z.object({
-  DATABASE_URL: optional(PostgresUrl),
-  DATABENTO_API_KEY: optional(
-    z.string().regex(/^[\x21-\x7e]{32}$/, 'must be a 32-character Databento API key'),
-  ),
-  DATABENTO_DATASET: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .regex(/^[A-Z0-9]+\.[A-Z0-9]+$/, 'must be a dataset id such as EQUS.MINI')
-      .default('EQUS.MINI'),
-  ),
-  SCREENER_SCHEMA: z.preprocess(
-    blankToUndefined,
-    z.enum(['trades', 'mbp-1'], { message: 'must be trades or mbp-1' }).default('trades'),
-  ),
-  SCREENER_SYMBOLS: z.preprocess(blankToUndefined, Symbols.default({ all: true })),
-  DATABENTO_LIVE_GATEWAY: optional(HostPort),
-  DATABENTO_HISTORICAL_URL: optional(z.url({ message: 'must be an http(s) URL' })),
-  LOG_LEVEL: z.preprocess(
-    blankToUndefined,
-    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  ),
+  DATABASE_URL: PostgresUrl.optional(),
+  DATABENTO_API_KEY: z
+    .string()
+    .regex(/^[\x21-\x7e]{32}$/, 'must be a 32-character Databento API key')
+    .optional(),
+  DATABENTO_DATASET: z
+    .string()
+    .regex(/^[A-Z0-9]+\.[A-Z0-9]+$/, 'must be a dataset id such as EQUS.MINI')
+    .default('EQUS.MINI'),
+  SCREENER_SCHEMA: z
+    .enum(['trades', 'mbp-1'], { message: 'must be trades or mbp-1' })
+    .default('trades'),
+  SCREENER_SYMBOLS: Symbols.default({ all: true }),
+  DATABENTO_LIVE_GATEWAY: HostPort.optional(),
+  DATABENTO_HISTORICAL_URL: HttpUrl.optional(),
+  LOG_LEVEL: LogLevel.default('info'),
 });
 
 /** The validated configuration. */
@@ -82,25 +71,19 @@ export type Env = z.infer<typeof EnvSchema>;
 /** Variables a command cannot run without. */
 export type RequiredVar = 'DATABENTO_API_KEY' | 'DATABASE_URL';
 
+const REQUIRED_WHAT: Record<RequiredVar, string> = {
+  DATABENTO_API_KEY: 'a 32-character Databento API key',
+  DATABASE_URL: 'a postgres:// URL',
+};
+
 /**
- * Validates the environment; throws ConfigError naming the first missing or invalid variable
+ * Validates the environment; throws one EnvError naming every missing or invalid variable
  * (the CLI prints it as one line and exits 2).
  */
 export function loadEnv(source: NodeJS.ProcessEnv, require: RequiredVar[] = []): Env {
-  const result = EnvSchema.safeParse(source);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const name = String(issue.path[0] ?? 'environment');
-    throw new ConfigError(name, `${name} ${issue.message}`);
-  }
-  for (const name of require) {
-    if (result.data[name] === undefined) {
-      const what =
-        name === 'DATABENTO_API_KEY' ? 'a 32-character Databento API key' : 'a postgres:// URL';
-      throw new ConfigError(name, `${name} is required (${what})`);
-    }
-  }
-  return result.data;
+  return parseEnv(EnvSchema, source, {
+    required: Object.fromEntries(require.map((name) => [name, REQUIRED_WHAT[name]])),
+  });
 }
 
 /** The Live gateway to use: the override, else Databento's host for the dataset (port 13000). */

@@ -1,6 +1,7 @@
+import { TimedError } from '@timed/schema/errors';
+
 /** Machine codes of screener errors. */
 export type ScreenerErrorCode =
-  | 'CONFIG'
   | 'USAGE'
   | 'LOCK_HELD'
   | 'LOCK_LOST'
@@ -10,28 +11,12 @@ export type ScreenerErrorCode =
   | 'DATABASE'
   | 'NO_WEBASSEMBLY';
 
-/** An error of the screener: a name, a machine code, context and an optional cause. */
-export class ScreenerError extends Error {
+/**
+ * An error of the screener: the shared base (code, message, context, cause) with its codes. A bad
+ * environment is @timed/schema's EnvError (the CLI exits 2).
+ */
+export class ScreenerError extends TimedError<ScreenerErrorCode> {
   override readonly name: string = 'ScreenerError';
-  constructor(
-    readonly code: ScreenerErrorCode,
-    message: string,
-    readonly context: Record<string, unknown> = {},
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-/** A missing or invalid environment variable (the CLI exits 2). */
-export class ConfigError extends ScreenerError {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super('CONFIG', message, { variable });
-  }
 }
 
 /** Another screener (of any schema) holds the single-writer lock for this dataset. */

@@ -37,13 +37,29 @@ afterAll(async () => {
 const baseEnv = () => ({ DATABASE_URL: url, LOG_LEVEL: 'info' });
 
 describe('configuration', () => {
+  // One EnvError names every bad variable at once (not just the first).
   const cases: Array<[string, Record<string, string>, RegExp]> = [
-    ['run', { SCREENER_SCHEMA: 'quotes' }, /^SCREENER_SCHEMA must be trades or mbp-1$/],
-    ['run', {}, /^DATABENTO_API_KEY is required/],
-    ['run', { DATABENTO_API_KEY: 'short' }, /^DATABENTO_API_KEY must be a 32-character/],
-    ['replay', { DATABENTO_LIVE_GATEWAY: 'nohost' }, /^DATABENTO_LIVE_GATEWAY must be host:port/],
-    ['replay', { SCREENER_SYMBOLS: 'AAPL,bad symbol' }, /^SCREENER_SYMBOLS "BAD SYMBOL" is not/],
-    ['replay', { DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must be a postgres:\/\//],
+    [
+      'run',
+      { SCREENER_SCHEMA: 'quotes' },
+      /^invalid environment: SCREENER_SCHEMA: must be trades or mbp-1; DATABENTO_API_KEY: is required/,
+    ],
+    ['run', {}, /^invalid environment: DATABENTO_API_KEY: is required \(a 32-character/],
+    [
+      'run',
+      { DATABENTO_API_KEY: 'short' },
+      /^invalid environment: DATABENTO_API_KEY: must be a 32-character/,
+    ],
+    [
+      'replay',
+      { DATABENTO_LIVE_GATEWAY: 'nohost', SCREENER_SYMBOLS: 'AAPL,bad symbol' },
+      /^invalid environment: SCREENER_SYMBOLS: "BAD SYMBOL" is not.*; DATABENTO_LIVE_GATEWAY: must be host:port$/,
+    ],
+    [
+      'replay',
+      { DATABASE_URL: 'mysql://x' },
+      /^invalid environment: DATABASE_URL: must be a postgres:\/\//,
+    ],
   ];
   for (const [command, env, message] of cases) {
     it(`${command} with ${JSON.stringify(env)} exits 2 with one line naming the variable`, async () => {

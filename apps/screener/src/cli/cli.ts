@@ -1,9 +1,10 @@
+import { EnvError } from '@timed/schema/errors';
 import { backfillCommand } from '../commands/backfill.js';
 import type { CommandContext } from '../commands/context.js';
 import { replayCommand } from '../commands/replay.js';
 import { runCommand } from '../commands/run.js';
 import { loadEnv, type RequiredVar } from '../env.js';
-import { ConfigError, LockHeldError, ScreenerError } from '../errors.js';
+import { LockHeldError, ScreenerError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { type Parsed, parseCommand, USAGE } from './args.js';
 import { installSignalHandlers } from './signals.js';
@@ -42,7 +43,7 @@ export async function main(io: Io): Promise<number> {
   try {
     env = loadEnv(io.env, require);
   } catch (err) {
-    if (err instanceof ConfigError) return fail(err.message, EXIT.config);
+    if (err instanceof EnvError) return fail(err.message, EXIT.config);
     throw err;
   }
   // One-shot commands on a terminal show the progress bar and summary, not info logs.
