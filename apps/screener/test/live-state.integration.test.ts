@@ -9,7 +9,7 @@ import {
   sql,
 } from '@timed/db';
 import { createTestDatabase } from '@timed/db/testing';
-import { type EncodableRecord, trade } from '@timed/dbn';
+import { trade } from '@timed/dbn';
 import type { GatewaySource } from '@timed/dbn/gateway';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -21,7 +21,7 @@ import {
   startTestDaemon,
   waitFor,
 } from './helpers/harness.js';
-import { rng } from './helpers/session.js';
+import { quote, rng } from './helpers/session.js';
 
 let url: string;
 let db: Db;
@@ -70,10 +70,10 @@ function makeTrades(seed: number, startMs: number, endMs: number, n: number) {
 type Trade = ReturnType<typeof makeTrades>[number];
 
 /** A gateway source streaming `records` from the requested replay start. */
-function source(records: Trade[]): GatewaySource {
+function source(records: ReadonlyArray<{ ts_event: bigint }>): GatewaySource {
   return (req) => ({
     instruments: INSTRUMENTS,
-    records: records.filter((r) => req.start === undefined || r.ts_event >= req.start),
+    records: records.filter((r) => req.start === undefined || r.ts_event >= req.start) as Trade[],
   });
 }
 
@@ -166,7 +166,11 @@ async function listen() {
   return { latest, seen, doorbells, closed: () => closedThrough };
 }
 
-async function startGateway(records: Trade[], nowMs: number, rate?: number) {
+async function startGateway(
+  records: ReadonlyArray<{ ts_event: bigint }>,
+  nowMs: number,
+  rate?: number,
+) {
   // The gateway's clock (its heartbeats) is the feed's time: after the last trade, so heartbeats
   // close the last minute, and on the session's date, so they roll no day over.
   const gw = await gateway(source(records), { heartbeatMs: 1_000, nowNs: () => toNs(nowMs), rate });
@@ -349,5 +353,35 @@ describe('live state published by the daemon (local gateway, real Postgres)', ()
     const after = live.seen.slice(seenBefore);
     expect(after.length).toBeGreaterThan(0);
     for (const r of after) expect(r.volume).toBeGreaterThanOrEqual(before.get(r.symbol) ?? 0);
+  });
+
+  it('mbp-1 mode: bid/ask are the real top of book, price the mid, no volume or VWAP', async () => {
+    const start = ms('2026-03-10T14:30:00Z');
+    const r = rng(5);
+    const quotes = [];
+    const last = new Map<number, { bid: number; ask: number }>();
+    const counts = new Map<number, number>();
+    for (let k = 0; k < 400; k++) {
+      const id = 10 + (k % 4);
+      const bidCents = 2_000 + Math.floor(r() * 100);
+      const askCents = bidCents + 1 + Math.floor(r() * 5);
+      const ts = toNs(start) + BigInt(k) * 300_000_000n;
+      quotes.push(quote(id, ts, BigInt(bidCents) * 10_000_000n, BigInt(askCents) * 10_000_000n));
+      last.set(id, { bid: bidCents / 100, ask: askCents / 100 });
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    const live = await listen();
+    const gw = await startGateway(quotes, start + 4 * MINUTE_MS);
+    startDaemon(gw, { coldStartMinute: start / MINUTE_MS, schema: 'mbp-1' });
+    await waitFor('every quote published', () =>
+      [...counts].every(([id, n]) => live.latest.get(SYMBOLS[id - 10]!)?.tradeCount === n),
+    );
+    for (const [id, top] of last) {
+      const s = live.latest.get(SYMBOLS[id - 10]!)!;
+      expect(s.bid).toBe(top.bid);
+      expect(s.ask).toBe(top.ask);
+      expect(s.price).toBeCloseTo((top.bid + top.ask) / 2, 9);
+      expect(s).toMatchObject({ volume: 0, vwap: null, lastSize: 0 });
+    }
   });
 });
