@@ -32,20 +32,33 @@ const log = (line) => process.stdout.write(`${prefix('stack')} ${line}\n`);
 
 const children = [];
 
-/** Starts `command` in its own process group with prefixed output. */
-function run(name, command, args, extraEnv) {
+/**
+ * Starts `command` in its own process group with prefixed output. With `quietUntil`, lines before
+ * the first one matching it are held back (a tool's start-up chatter), and shown only if the
+ * process exits before that line.
+ */
+function run(name, command, args, extraEnv, quietUntil) {
   const child = spawn(command, args, {
     cwd: root,
     env: { ...env, ...extraEnv },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let held = quietUntil ? [] : undefined;
+  const print = (line) => process.stdout.write(`${prefix(name)} ${line}\n`);
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) =>
-      process.stdout.write(`${prefix(name)} ${line}\n`),
-    );
+    createInterface({ input: stream }).on('line', (line) => {
+      if (held && !quietUntil.test(line)) {
+        held.push(line);
+        return;
+      }
+      held = undefined;
+      print(line);
+    });
   }
   child.on('exit', (code, signal) => {
+    for (const line of held ?? []) print(line);
+    held = undefined;
     if (!stopping) log(`${name} exited (${signal ?? code}); stopping the stack`);
     void stop(1);
   });
@@ -187,7 +200,13 @@ async function main() {
       `TIMED_API_KEY:${WORKER_KEY}`,
       '--show-interactive-dev-session=false',
     ],
-    { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+    // No metrics, no banner or update notice; the bindings table is held back until it is ready.
+    {
+      WRANGLER_SEND_METRICS: 'false',
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      WRANGLER_HIDE_BANNER: 'true',
+    },
+    /Ready on /,
   );
 
   const api = `http://127.0.0.1:${API_PORT}`;
