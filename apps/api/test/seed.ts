@@ -1,16 +1,8 @@
+import { mulberry32 } from '@timed/dbn/testing';
 import type { BarInput } from '@timed/schema';
 
-/** A deterministic pseudo-random source (mulberry32), so seeded prices repeat run to run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** The repository's one test PRNG (mulberry32), so seeded prices repeat run to run. */
+export { mulberry32 as prng } from '@timed/dbn/testing';
 
 /** Rounds to 4 decimals as text (an exact numeric for Postgres). */
 const px = (x: number) => x.toFixed(4);
@@ -22,7 +14,7 @@ export function walk(
   minutes: number,
   options: { seed?: number; base?: number; legacy?: boolean; everyNth?: number } = {},
 ): BarInput[] {
-  const rnd = prng(options.seed ?? 1);
+  const rnd = mulberry32(options.seed ?? 1);
   let price = options.base ?? 100;
   const bars: BarInput[] = [];
   const step = options.everyNth ?? 1;

@@ -1,16 +1,8 @@
 import { type EncodableRecord, encodeDbn, type MetadataInit, trade } from '@timed/dbn';
+import { mulberry32 } from '@timed/dbn/testing';
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The repository's one test PRNG (mulberry32), under the name these tests use. */
+export { mulberry32 as rng } from '@timed/dbn/testing';
 
 export const UNDEF_PRICE = 9223372036854775807n;
 
@@ -36,7 +28,7 @@ export function tradesSession(options: {
   gapMs?: number;
   version?: number;
 }): TradesSession {
-  const r = rng(options.seed);
+  const r = mulberry32(options.seed);
   const symbols = new Map<number, string>();
   const base = new Map<number, number>();
   for (let i = 0; i < options.symbols; i++) {
