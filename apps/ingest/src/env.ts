@@ -1,4 +1,6 @@
 import { SemverString } from '@timed/schema';
+import { checkEnv, EnvFlag, HttpUrl, wholeNumber } from '@timed/schema/env';
+import { EnvError, type EnvIssue } from '@timed/schema/errors';
 import { z } from 'zod';
 
 /** Bindings and variables exactly as the runtime hands them to the Worker and the Durable Object. */
@@ -16,37 +18,15 @@ export interface RawEnv {
   VERSION_CACHE_MS?: string;
 }
 
-const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-
-const flag = z
-  .enum(['true', 'false', '1', '0'], { message: 'must be true, false, 1 or 0' })
-  .transform((v) => v === 'true' || v === '1');
-
-const wholeNumber = (min: number, max: number) =>
-  z.coerce
-    .number({ message: `must be a whole number from ${min} to ${max}` })
-    .int({ message: `must be a whole number from ${min} to ${max}` })
-    .min(min, { message: `must be a whole number from ${min} to ${max}` })
-    .max(max, { message: `must be a whole number from ${min} to ${max}` });
-
 const ConfigSchema = z.object({
   CURRENT_DATA_VERSION: SemverString,
-  TIMED_API_KEY: z.preprocess(
-    emptyToUndefined,
-    z.string().min(8, { message: 'must be at least 8 characters' }).optional(),
-  ),
-  DISCORD_WEBHOOK_URL: z.preprocess(
-    emptyToUndefined,
-    z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
-  ),
+  TIMED_API_KEY: z.string().min(8, { message: 'must be at least 8 characters' }).optional(),
+  DISCORD_WEBHOOK_URL: HttpUrl.optional(),
   // KV refuses an expirationTtl under 60 s.
-  ARCHIVE_TTL_SECONDS: z.preprocess(
-    emptyToUndefined,
-    wholeNumber(60, 31_536_000).default(2_592_000),
-  ),
-  PURGE_ON_PATCH: z.preprocess(emptyToUndefined, flag.default(false)),
-  TRAIL_LENGTH: z.preprocess(emptyToUndefined, wholeNumber(1, 1_000).default(100)),
-  VERSION_CACHE_MS: z.preprocess(emptyToUndefined, wholeNumber(0, 60_000).default(2_000)),
+  ARCHIVE_TTL_SECONDS: wholeNumber(60, 31_536_000).default(2_592_000),
+  PURGE_ON_PATCH: EnvFlag.default(false),
+  TRAIL_LENGTH: wholeNumber(1, 1_000).default(100),
+  VERSION_CACHE_MS: wholeNumber(0, 60_000).default(2_000),
 });
 
 /** Validated configuration plus the bindings; the only view of the environment the code uses. */
@@ -62,39 +42,24 @@ export interface AppEnv {
   versionCacheMs: number;
 }
 
-/** A configuration problem: names the variable, never echoes a secret's value. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code = 'invalid_config';
-  constructor(
-    message: string,
-    readonly details: { variables: string[] },
-  ) {
-    super(message);
-  }
-}
-
 const parsed = new WeakMap<object, AppEnv>();
 
 /** Validates the raw bindings once per environment object and returns the typed view. */
 export function readEnv(raw: RawEnv): AppEnv {
   const cached = parsed.get(raw);
   if (cached) return cached;
+  // Missing bindings and bad variables are reported together, by name, never by value.
+  const issues: EnvIssue[] = [];
   if (!raw.TIMED_KV || typeof raw.TIMED_KV.get !== 'function') {
-    throw new ConfigError('KV binding TIMED_KV is missing', { variables: ['TIMED_KV'] });
+    issues.push({ variable: 'TIMED_KV', message: 'KV binding is missing' });
   }
   if (!raw.VERSION_COORDINATOR || typeof raw.VERSION_COORDINATOR.idFromName !== 'function') {
-    throw new ConfigError('Durable Object binding VERSION_COORDINATOR is missing', {
-      variables: ['VERSION_COORDINATOR'],
-    });
+    issues.push({ variable: 'VERSION_COORDINATOR', message: 'Durable Object binding is missing' });
   }
-  const result = ConfigSchema.safeParse(raw);
-  if (!result.success) {
-    const variables = [...new Set(result.error.issues.map((i) => String(i.path[0])))];
-    const message = result.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid configuration: ${message}`, { variables });
-  }
-  const c = result.data;
+  const result = checkEnv(ConfigSchema, raw as unknown as Record<string, unknown>);
+  if (!result.ok) issues.push(...result.issues);
+  if (issues.length > 0 || !result.ok) throw new EnvError(issues);
+  const c = result.env;
   const env: AppEnv = {
     kv: raw.TIMED_KV,
     coordinator: raw.VERSION_COORDINATOR,

@@ -1,5 +1,5 @@
+import { HttpError } from '@timed/schema/errors';
 import type { AppEnv } from './env.js';
-import { HttpError } from './http/errors.js';
 import type { CoordinatorClient } from './ingest/coordinator-client.js';
 import type { VersionGate } from './ingest/version-gate.js';
 import type { KvStore } from './kv/kv-store.js';
@@ -39,7 +39,7 @@ export class Router {
   match(method: string, pathname: string): Handler {
     const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
     const byMethod = this.routes.get(path);
-    if (!byMethod) throw new HttpError(404, 'not_found', `no route for ${path}`);
+    if (!byMethod) throw new HttpError(404, 'NOT_FOUND', `no route for ${path}`);
     const handler = byMethod.get(method.toUpperCase());
     if (handler) return handler;
     if (method.toUpperCase() === 'HEAD') {
@@ -47,7 +47,7 @@ export class Router {
       if (get) return get;
     }
     const allow = [...byMethod.keys()];
-    throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${path}`, {
+    throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}`, {
       allow,
     });
   }

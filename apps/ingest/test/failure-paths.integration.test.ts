@@ -59,7 +59,7 @@ function failingKv(): KVNamespace {
 describe('failure paths', () => {
   beforeEach(freshStart);
 
-  it('answers 503 coordinator_unavailable when the coordinator fails, naming no internals', async () => {
+  it('answers 503 COORDINATOR_UNAVAILABLE when the coordinator fails, naming no internals', async () => {
     const logs = captureLogs();
     const broken = { VERSION_COORDINATOR: failingCoordinator() };
     const res = await callWith(
@@ -71,7 +71,7 @@ describe('failure paths', () => {
     const text = await res.text();
     expect(JSON.parse(text)).toEqual({
       error: {
-        code: 'coordinator_unavailable',
+        code: 'COORDINATOR_UNAVAILABLE',
         message: 'data version coordinator failed (admit)',
       },
     });
@@ -96,7 +96,7 @@ describe('failure paths', () => {
     );
     expect(res.status).toBe(500);
     const text = await res.text();
-    expect(JSON.parse(text)).toEqual({ error: { code: 'internal', message: 'internal error' } });
+    expect(JSON.parse(text)).toEqual({ error: { code: 'INTERNAL', message: 'internal error' } });
     for (const leak of ['internal detail', 'sqlite', '/var/lib', 'at ', '.ts', API_KEY]) {
       expect(text).not.toContain(leak);
     }
@@ -185,7 +185,7 @@ describe('failure paths', () => {
     expect(await listAll('timed:archive:2.1.0:')).toHaveLength(1);
   });
 
-  it('answers 503 kv_rate_limited when KV refuses a write twice, and stores the next alert', async () => {
+  it('answers 503 KV_RATE_LIMITED when KV refuses a write twice, and stores the next alert', async () => {
     let refusals = 0;
     setKvObserver((op) => {
       if (op.kind === 'put' && op.key === 'timed:latest:BUSY' && refusals < 2) {
@@ -199,7 +199,7 @@ describe('failure paths', () => {
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({
       error: {
-        code: 'kv_rate_limited',
+        code: 'KV_RATE_LIMITED',
         message: 'KV is rate-limiting this key; try again in a second',
         details: { key: 'timed:latest:BUSY' },
       },

@@ -34,7 +34,7 @@ describe('HTTP surface', () => {
     for (const key of [null, 'wrong-key-wrong-key']) {
       const res = await ingest(alert('AAPL', '2.2.0'), { key });
       expect(res.status).toBe(401);
-      expect(await res.json()).toMatchObject({ error: { code: 'unauthorized' } });
+      expect(await res.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
     }
   });
 
@@ -44,20 +44,20 @@ describe('HTTP surface', () => {
       body: JSON.stringify(alert('AAPL', '2.2.0')),
     });
     expect(noKey.status).toBe(503);
-    expect(await noKey.json()).toMatchObject({ error: { code: 'not_configured' } });
+    expect(await noKey.json()).toMatchObject({ error: { code: 'NOT_CONFIGURED' } });
     const bad = await callWith({ CURRENT_DATA_VERSION: 'two' }, '/timed/health');
     expect(bad.status).toBe(500);
     const body = (await bad.json()) as {
       error: { code: string; details: { variables: string[] } };
     };
-    expect(body.error.code).toBe('invalid_config');
+    expect(body.error.code).toBe('INVALID_ENV');
     expect(body.error.details.variables).toEqual(['CURRENT_DATA_VERSION']);
   });
 
   it('answers 404 for unknown paths and 405 with Allow for wrong methods', async () => {
     const missing = await call('/timed/nope');
     expect(missing.status).toBe(404);
-    expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
+    expect(await missing.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
     const wrong = await call('/timed/ingest');
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('POST');

@@ -157,7 +157,7 @@ describe('POST /timed/version?key=KEY', () => {
     expect((await setVersion({ version: '2.2.0' }, null)).status).toBe(401);
     const wrong = await setVersion({ version: '2.2.0' }, 'wrong-key-wrong');
     expect(wrong.status).toBe(401);
-    expect(await errorOf(wrong)).toMatchObject({ code: 'unauthorized' });
+    expect(await errorOf(wrong)).toMatchObject({ code: 'UNAUTHORIZED' });
     const unset = await callWith({ TIMED_API_KEY: undefined }, `/timed/version?key=${API_KEY}`, {
       method: 'POST',
       body: JSON.stringify({ version: '2.2.0' }),
@@ -169,13 +169,13 @@ describe('POST /timed/version?key=KEY', () => {
   it('answers 400 naming each bad field, and changes nothing', async () => {
     await collect('2.1.0');
     const cases: [unknown, string, string][] = [
-      ['{"version":', 'invalid_json', 'body is not JSON'],
-      [[], 'invalid_payload', 'must be a JSON object'],
-      [{}, 'invalid_payload', 'version:'],
-      [{ version: 'two' }, 'invalid_payload', 'version: must be a semantic version'],
-      [{ version: '2.2.0', purge: 'no' }, 'invalid_payload', 'purge: must be true or false'],
-      [{ version: '2.2.0', rollback: 1 }, 'invalid_payload', 'rollback: must be true or false'],
-      [{ version: '2.2.0', force: true }, 'invalid_payload', 'force'],
+      ['{"version":', 'INVALID_JSON', 'body is not JSON'],
+      [[], 'INVALID_PAYLOAD', 'must be a JSON object'],
+      [{}, 'INVALID_PAYLOAD', 'version:'],
+      [{ version: 'two' }, 'INVALID_PAYLOAD', 'version: must be a semantic version'],
+      [{ version: '2.2.0', purge: 'no' }, 'INVALID_PAYLOAD', 'purge: must be true or false'],
+      [{ version: '2.2.0', rollback: 1 }, 'INVALID_PAYLOAD', 'rollback: must be true or false'],
+      [{ version: '2.2.0', force: true }, 'INVALID_PAYLOAD', 'force'],
     ];
     for (const [body, code, message] of cases) {
       const res = await setVersion(body);
@@ -229,11 +229,11 @@ describe('POST /timed/version?key=KEY', () => {
     const res = await setVersion({ version: '2.1.0' });
     expect(res.status).toBe(409);
     const error = await errorOf(res);
-    expect(error.code).toBe('rollback_required');
+    expect(error.code).toBe('ROLLBACK_REQUIRED');
     expect(error.message).toContain('"rollback": true');
     const notBack = await setVersion({ version: '2.3.0', rollback: true });
     expect(notBack.status).toBe(409);
-    expect((await errorOf(notBack)).code).toBe('not_a_rollback');
+    expect((await errorOf(notBack)).code).toBe('NOT_A_ROLLBACK');
     expect((await status()).stored).toBe('2.2.0');
     expect(await listAll('timed:archive:')).toEqual([]);
   });
@@ -318,7 +318,7 @@ describe('rolling back to an older script version', () => {
     await ingestOk('NEW', '2.2.0');
     const res = await setVersion({ version: '2.1.0', rollback: true });
     expect(res.status).toBe(409);
-    expect((await errorOf(res)).code).toBe('purge_running');
+    expect((await errorOf(res)).code).toBe('PURGE_RUNNING');
     expect((await status()).stored).toBe('2.2.0');
     setKvObserver(undefined);
     await runDurableObjectAlarm(coordinator());

@@ -88,7 +88,7 @@ describe('version rules (S stored, E = 2.2.0 expected, P payload)', () => {
     const res = await ingest(alert('TSLA', '2.1.0'));
     expect(res.status).toBe(409);
     const body = (await res.json()) as { error: { code: string; message: string } };
-    expect(body.error.code).toBe('stale_version');
+    expect(body.error.code).toBe('STALE_VERSION');
     expect(body.error.message).toContain('stale version');
     expect(recorder.writes()).toEqual([]);
     expect((await latestMeta('TSLA')).value).toBeNull();

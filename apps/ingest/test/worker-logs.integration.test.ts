@@ -80,12 +80,12 @@ describe("the Worker's logs: one JSON line per decision, never the key", () => {
       expect.objectContaining({ via: 'route', from: '2.3.0', to: '2.2.0', purge: false }),
     ]);
     expect(logs.of('version_change_refused')).toEqual([
-      expect.objectContaining({ level: 'warn', to: '2.1.0', code: 'rollback_required' }),
+      expect.objectContaining({ level: 'warn', to: '2.1.0', code: 'ROLLBACK_REQUIRED' }),
     ]);
     expect(logs.of('request_refused').map((l) => l.code)).toEqual([
-      'unauthorized',
-      'stale_version',
-      'rollback_required',
+      'UNAUTHORIZED',
+      'STALE_VERSION',
+      'ROLLBACK_REQUIRED',
     ]);
     // The key is in every keyed request's URL; it must be in no log line.
     expect(logs.raw.length).toBeGreaterThan(10);

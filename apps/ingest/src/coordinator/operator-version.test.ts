@@ -47,7 +47,7 @@ describe('planVersionRequest', () => {
   it('rolls back only with rollback: true, purging unless purge: false, never during a purge', () => {
     expect(planVersionRequest({ version: '2.1.0' }, '2.2.0', false)).toMatchObject({
       kind: 'refuse',
-      code: 'rollback_required',
+      code: 'ROLLBACK_REQUIRED',
     });
     expect(planVersionRequest({ version: '2.1.0', rollback: true }, '2.2.0', false)).toEqual({
       kind: 'rollback',
@@ -57,11 +57,11 @@ describe('planVersionRequest', () => {
       planVersionRequest({ version: '2.1.0', rollback: true, purge: false }, '2.2.0', false),
     ).toEqual({ kind: 'rollback', purge: false });
     expect(planVersionRequest({ version: '2.1.0', rollback: true }, '2.2.0', true)).toMatchObject({
-      code: 'purge_running',
+      code: 'PURGE_RUNNING',
     });
     for (const version of ['2.2.0', '2.3.0']) {
       expect(planVersionRequest({ version, rollback: true }, '2.2.0', false)).toMatchObject({
-        code: 'not_a_rollback',
+        code: 'NOT_A_ROLLBACK',
       });
     }
   });

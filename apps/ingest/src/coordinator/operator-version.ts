@@ -61,7 +61,7 @@ export function planVersionRequest(
       return {
         kind: 'refuse',
         status: 409,
-        code: 'not_a_rollback',
+        code: 'NOT_A_ROLLBACK',
         message: `version ${req.version} is not older than the stored data version ${stored}: leave out "rollback" to move forward`,
       };
     }
@@ -72,7 +72,7 @@ export function planVersionRequest(
     return {
       kind: 'refuse',
       status: 409,
-      code: 'not_a_rollback',
+      code: 'NOT_A_ROLLBACK',
       message: `version ${req.version} is already the stored data version`,
     };
   }
@@ -80,7 +80,7 @@ export function planVersionRequest(
     return {
       kind: 'refuse',
       status: 409,
-      code: 'rollback_required',
+      code: 'ROLLBACK_REQUIRED',
       message: `version ${req.version} is older than the stored data version ${stored}: pass "rollback": true to roll back (the current data is archived first, then purged unless "purge": false)`,
     };
   }
@@ -88,7 +88,7 @@ export function planVersionRequest(
     return {
       kind: 'refuse',
       status: 409,
-      code: 'purge_running',
+      code: 'PURGE_RUNNING',
       message: 'a purge is running (see /timed/health): roll back after it has finished',
     };
   }

@@ -190,7 +190,7 @@ export class VersionChanges {
       return {
         ok: false,
         status: 503,
-        code: 'archive_failed',
+        code: 'ARCHIVE_FAILED',
         message: `could not write the archive ${archiveKey}; nothing was rolled back, try again`,
       };
     }
@@ -201,7 +201,7 @@ export class VersionChanges {
       return {
         ok: false,
         status: 409,
-        code: 'version_changed',
+        code: 'VERSION_CHANGED',
         message: `the data version changed from ${from} while archiving; nothing was rolled back, try again`,
       };
     }

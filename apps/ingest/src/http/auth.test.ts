@@ -1,6 +1,6 @@
+import type { HttpError } from '@timed/schema/errors';
 import { describe, expect, it } from 'vitest';
 import { keysMatch, requireApiKey } from './auth.js';
-import type { HttpError } from './errors.js';
 
 describe('keysMatch', () => {
   it('accepts only the exact key, whatever the lengths', async () => {

@@ -1,4 +1,4 @@
-import { HttpError } from './errors.js';
+import { HttpError } from '@timed/schema/errors';
 
 const encoder = new TextEncoder();
 const digests = new Map<string, Promise<ArrayBuffer>>();
@@ -28,13 +28,13 @@ export async function keysMatch(given: string, expected: string): Promise<boolea
 /** Checks `?key=` against the configured secret: 401 when missing or wrong, 503 when unset. */
 export async function requireApiKey(url: URL, apiKey: string | undefined): Promise<void> {
   if (!apiKey) {
-    throw new HttpError(503, 'not_configured', 'TIMED_API_KEY is not configured on this Worker');
+    throw new HttpError(503, 'NOT_CONFIGURED', 'TIMED_API_KEY is not configured on this Worker');
   }
   const given = url.searchParams.get('key');
   if (given === null || given === '') {
-    throw new HttpError(401, 'unauthorized', 'missing key: add ?key=YOUR_API_KEY');
+    throw new HttpError(401, 'UNAUTHORIZED', 'missing key: add ?key=YOUR_API_KEY');
   }
   if (!(await keysMatch(given, apiKey))) {
-    throw new HttpError(401, 'unauthorized', 'wrong key');
+    throw new HttpError(401, 'UNAUTHORIZED', 'wrong key');
   }
 }

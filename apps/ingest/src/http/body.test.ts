@@ -1,6 +1,6 @@
+import { HttpError } from '@timed/schema/errors';
 import { describe, expect, it } from 'vitest';
 import { parseJsonBody, readBodyText } from './body.js';
-import { HttpError } from './errors.js';
 
 function streamOf(bytes: number): ReadableStream<Uint8Array> {
   let sent = 0;

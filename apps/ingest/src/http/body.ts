@@ -1,4 +1,4 @@
-import { HttpError } from './errors.js';
+import { HttpError } from '@timed/schema/errors';
 
 /** Reads a request body as UTF-8 text, refusing (413) anything over `maxBytes`. */
 export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
@@ -32,16 +32,16 @@ export function parseJsonBody(text: string): unknown {
   // TradingView alert messages sometimes carry a byte-order mark or trailing whitespace.
   const trimmed = text.replace(/^\uFEFF/, '').trim();
   if (trimmed === '')
-    throw new HttpError(400, 'invalid_json', 'body is not JSON: the body is empty');
+    throw new HttpError(400, 'INVALID_JSON', 'body is not JSON: the body is empty');
   try {
     return JSON.parse(trimmed);
   } catch (cause) {
-    throw new HttpError(400, 'invalid_json', 'body is not JSON', undefined, { cause });
+    throw new HttpError(400, 'INVALID_JSON', 'body is not JSON', undefined, { cause });
   }
 }
 
 function tooLarge(maxBytes: number): HttpError {
-  return new HttpError(413, 'payload_too_large', `body is larger than ${maxBytes} bytes`, {
+  return new HttpError(413, 'PAYLOAD_TOO_LARGE', `body is larger than ${maxBytes} bytes`, {
     maxBytes,
   });
 }

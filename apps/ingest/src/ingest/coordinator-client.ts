@@ -1,3 +1,4 @@
+import { HttpError } from '@timed/schema/errors';
 import type {
   AdmitResult,
   CoordinatorStatus,
@@ -8,7 +9,6 @@ import type {
   VersionRequest,
 } from '../coordinator/types.js';
 import type { VersionCoordinator } from '../coordinator/version-coordinator.js';
-import { HttpError } from '../http/errors.js';
 
 /** Name of the one coordinator instance. */
 export const COORDINATOR_NAME = 'timed-data-version';
@@ -31,7 +31,7 @@ export class CoordinatorClient {
     } catch (cause) {
       throw new HttpError(
         503,
-        'coordinator_unavailable',
+        'COORDINATOR_UNAVAILABLE',
         `data version coordinator failed (${what})`,
         undefined,
         {

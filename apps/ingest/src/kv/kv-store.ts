@@ -1,3 +1,4 @@
+import { TimedError } from '@timed/schema/errors';
 import { logEvent } from '../log.js';
 import { asValueMeta, type ValueMeta } from './keys.js';
 
@@ -37,26 +38,29 @@ export interface ListedKey {
 }
 
 /** Thrown when an invocation would exceed its KV operation budget (KV allows 1,000). */
-export class KvBudgetError extends Error {
+export class KvBudgetError extends TimedError<'KV_BUDGET_EXCEEDED'> {
   override readonly name = 'KvBudgetError';
-  readonly code = 'kv_budget_exceeded';
   constructor(
-    readonly scope: string,
-    readonly budget: number,
+    message: string,
+    override readonly context: { scope: string; budget: number },
   ) {
-    super(`KV operation budget of ${budget} exceeded in ${scope}`);
+    super('KV_BUDGET_EXCEEDED', message, context);
   }
 }
 
 /** KV answered 429 to a write and to its retry a second later. */
-export class KvRateLimitError extends Error {
+export class KvRateLimitError extends TimedError<'KV_RATE_LIMITED'> {
   override readonly name = 'KvRateLimitError';
-  readonly code = 'kv_rate_limited';
   constructor(
-    readonly key: string,
+    message: string,
+    override readonly context: { key: string },
     options?: { cause?: unknown },
   ) {
-    super(`KV refused the write to ${key} twice (429 Too Many Requests)`, options);
+    super('KV_RATE_LIMITED', message, context, options);
+  }
+
+  get key(): string {
+    return this.context.key;
   }
 }
 
@@ -92,7 +96,11 @@ export class KvStore {
 
   private count(kind: KvOpRecord['kind'], key: string): void {
     const budget = this.options.budget;
-    if (budget !== undefined && this.ops >= budget) throw new KvBudgetError(this.scope, budget);
+    if (budget !== undefined && this.ops >= budget)
+      throw new KvBudgetError(`KV operation budget of ${budget} exceeded in ${this.scope}`, {
+        scope: this.scope,
+        budget,
+      });
     observer?.({ kind, key, atMs: Date.now(), scope: this.scope });
     if (kind === 'get') this.reads++;
     else if (kind === 'list') this.lists++;
@@ -151,7 +159,13 @@ export class KvStore {
       try {
         await put();
       } catch (again) {
-        throw isRateLimited(again) ? new KvRateLimitError(key, { cause: again }) : again;
+        throw isRateLimited(again)
+          ? new KvRateLimitError(
+              `KV refused the write to ${key} twice (429 Too Many Requests)`,
+              { key },
+              { cause: again },
+            )
+          : again;
       }
     }
   }

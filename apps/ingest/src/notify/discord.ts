@@ -1,3 +1,4 @@
+import { TimedError } from '@timed/schema/errors';
 import { logEvent } from '../log.js';
 
 /** A Discord webhook message (the subset we send). */
@@ -76,15 +77,19 @@ export function purgeMessage(n: PurgeNotice): DiscordMessage {
 }
 
 /** Why a notice was not delivered. */
-export class DiscordNoticeError extends Error {
+export class DiscordNoticeError extends TimedError<'DISCORD_NOTICE_FAILED'> {
   override readonly name = 'DiscordNoticeError';
-  readonly code = 'discord_notice_failed';
   constructor(
     message: string,
-    readonly status?: number,
+    override readonly context: { status?: number } = {},
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super('DISCORD_NOTICE_FAILED', message, context, options);
+  }
+
+  /** Discord's HTTP status, when it answered. */
+  get status(): number | undefined {
+    return this.context.status;
   }
 }
 
@@ -113,13 +118,14 @@ export async function sendDiscordNotice(
     });
     // Drain the body so the connection is released.
     await res.arrayBuffer().catch(() => undefined);
-    if (!res.ok) throw new DiscordNoticeError(`Discord answered ${res.status}`, res.status);
+    if (!res.ok)
+      throw new DiscordNoticeError(`Discord answered ${res.status}`, { status: res.status });
     return { sent: true };
   } catch (cause) {
     const error =
       cause instanceof DiscordNoticeError
         ? cause
-        : new DiscordNoticeError('Discord webhook request failed', undefined, { cause });
+        : new DiscordNoticeError('Discord webhook request failed', {}, { cause });
     const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
     logEvent('error', 'discord_notice_failed', {
       ...context,

@@ -1,6 +1,7 @@
 import { describeIssues } from '@timed/schema';
+import { HttpError } from '@timed/schema/errors';
 import { z } from 'zod';
-import { HttpError, json } from '../http/errors.js';
+import { json } from '../http/errors.js';
 import { isCurrentModel } from '../ingest/visibility.js';
 import { KEYS } from '../kv/keys.js';
 import { BULK_GET_MAX } from '../kv/kv-store.js';
@@ -23,7 +24,7 @@ const AllQuery = z.object({
 export function registerAll(router: Router): void {
   router.on('GET', '/timed/all', async (c) => {
     const q = AllQuery.safeParse(Object.fromEntries(c.url.searchParams));
-    if (!q.success) throw new HttpError(400, 'invalid_query', describeIssues(q.error));
+    if (!q.success) throw new HttpError(400, 'INVALID_QUERY', describeIssues(q.error));
     const { limit, cursor } = q.data;
     const [state, index] = await Promise.all([
       c.gate.current(),

@@ -1,7 +1,8 @@
 import { describeIssues, MAX_WEBHOOK_BYTES, WebhookPayload } from '@timed/schema';
+import { HttpError } from '@timed/schema/errors';
 import { requireApiKey } from '../http/auth.js';
 import { parseJsonBody, readBodyText } from '../http/body.js';
-import { HttpError, json } from '../http/errors.js';
+import { json } from '../http/errors.js';
 import { noteIngest } from '../ingest/ingest-notes.js';
 import { storePayload } from '../ingest/store-payload.js';
 import { logEvent } from '../log.js';
@@ -14,7 +15,7 @@ export function registerIngest(router: Router): void {
     const body = parseJsonBody(await readBodyText(c.request, MAX_WEBHOOK_BYTES));
     const parsed = WebhookPayload.safeParse(body);
     if (!parsed.success) {
-      throw new HttpError(400, 'invalid_payload', describeIssues(parsed.error), {
+      throw new HttpError(400, 'INVALID_PAYLOAD', describeIssues(parsed.error), {
         fields: [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(body)'))],
       });
     }
@@ -38,7 +39,7 @@ export function registerIngest(router: Router): void {
       );
       throw new HttpError(
         409,
-        'stale_version',
+        'STALE_VERSION',
         `stale version: payload script_version ${version} is older than the stored data version ${decision.stored}`,
         { storedVersion: decision.stored, payloadVersion: version },
       );

@@ -1,5 +1,6 @@
 import { describeIssues, Ticker } from '@timed/schema';
-import { HttpError, json } from '../http/errors.js';
+import { HttpError } from '@timed/schema/errors';
+import { json } from '../http/errors.js';
 import { isCurrentModel } from '../ingest/visibility.js';
 import { KEYS } from '../kv/keys.js';
 import type { Router } from '../router.js';
@@ -11,7 +12,7 @@ export function registerLatest(router: Router): void {
     if (!parsed.success) {
       throw new HttpError(
         400,
-        'invalid_query',
+        'INVALID_QUERY',
         `ticker: ${describeIssues(parsed.error).replace(/^\(body\): /, '')}`,
       );
     }
@@ -21,7 +22,7 @@ export function registerLatest(router: Router): void {
       c.kv.getJson<unknown>(KEYS.latest(ticker)),
     ]);
     if (stored.value === null || !isCurrentModel(stored.meta?.v, state.keepFrom ?? state.stored)) {
-      throw new HttpError(404, 'not_found', `no current data for ${ticker}`, {
+      throw new HttpError(404, 'NOT_FOUND', `no current data for ${ticker}`, {
         ticker,
         storedVersion: state.stored,
       });

@@ -1,8 +1,9 @@
 import { describeIssues, SemverString } from '@timed/schema';
+import { HttpError } from '@timed/schema/errors';
 import { z } from 'zod';
 import { requireApiKey } from '../http/auth.js';
 import { parseJsonBody, readBodyText } from '../http/body.js';
-import { HttpError, json } from '../http/errors.js';
+import { json } from '../http/errors.js';
 import type { Router } from '../router.js';
 
 /** Largest `POST /timed/version` body: three small fields. */
@@ -44,7 +45,7 @@ export function registerVersion(router: Router): void {
     const body = parseJsonBody(await readBodyText(c.request, MAX_VERSION_BODY_BYTES));
     const parsed = VersionBody.safeParse(body);
     if (!parsed.success) {
-      throw new HttpError(400, 'invalid_payload', describeIssues(parsed.error), {
+      throw new HttpError(400, 'INVALID_PAYLOAD', describeIssues(parsed.error), {
         fields: [...new Set(parsed.error.issues.map(issuePath))],
       });
     }
