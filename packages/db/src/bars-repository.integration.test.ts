@@ -6,6 +6,7 @@ import {
   type DbError,
   InvalidBarError,
   queryBars,
+  readBarRows,
   upsertBars,
 } from './index.js';
 import { createTestDatabase } from './testing/index.js';
@@ -168,5 +169,36 @@ describe('queryBars', () => {
     await expect(
       queryBars(db, { symbol: 'QRY', limit: 3, cursor: 'bm9wZQ' }),
     ).rejects.toMatchObject({ code: 'INVALID_CURSOR' });
+  });
+});
+
+describe('vwap', () => {
+  it('stores the VWAP given, NULL when absent or null, and a rewrite replaces it', async () => {
+    await upsertBars(db, [
+      bar('VWAP', 1, 100, { vwap: '100.123456789' }),
+      bar('VWAP', 2, 100),
+      bar('VWAP', 3, 100, { vwap: null }),
+    ]);
+    expect((await all('VWAP')).map((r) => r.vwap)).toEqual(['100.123456789', null, null]);
+    await upsertBars(db, [bar('VWAP', 1, 100), bar('VWAP', 2, 100, { vwap: 100.25 })]);
+    expect((await all('VWAP')).map((r) => r.vwap)).toEqual([null, '100.25', null]);
+  });
+
+  it('refuses a VWAP outside the bar, naming it, and writes nothing of the call', async () => {
+    const err = await upsertBars(db, [
+      bar('VWAPBAD', 1, 100, { vwap: '100.2' }),
+      bar('VWAPBAD', 2, 100, { vwap: '150' }),
+    ]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidBarError);
+    expect((err as Error).message).toMatch(/vwap 150 is outside/);
+    expect(await all('VWAPBAD')).toEqual([]);
+  });
+
+  it('reads it back through readBarRows, and as null in resampled buckets missing one', async () => {
+    const rows = await readBarRows(db, { symbols: ['VWAP'], interval: '1m', limit: 10 });
+    expect(rows.map((r) => r[10])).toEqual([null, '100.25', null]);
+    const fives = await readBarRows(db, { symbols: ['VWAP'], interval: '5m', limit: 10 });
+    expect(fives).toHaveLength(1);
+    expect(fives[0]![10]).toBeNull();
   });
 });
