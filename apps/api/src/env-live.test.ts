@@ -1,5 +1,6 @@
+import { EnvError } from '@timed/schema/errors';
 import { describe, expect, it } from 'vitest';
-import { EnvError, loadEnv } from './env.js';
+import { loadEnv } from './env.js';
 
 describe('loadEnv: live settings', () => {
   it('defaults the stream limits and leaves the Worker unset', () => {

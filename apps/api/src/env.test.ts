@@ -1,5 +1,6 @@
+import { EnvError } from '@timed/schema/errors';
 import { describe, expect, it } from 'vitest';
-import { corsOrigins, EnvError, loadEnv } from './env.js';
+import { corsOrigins, loadEnv } from './env.js';
 
 describe('loadEnv', () => {
   it('applies the documented defaults to an empty environment', () => {

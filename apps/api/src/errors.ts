@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { errorBody, HttpError } from '@timed/schema/errors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
@@ -16,28 +17,16 @@ export type ApiErrorCode =
   | 'BAD_REQUEST'
   | 'INTERNAL';
 
-/** An error the API answers with its status and `{ error: { code, message, details? } }`. */
-export class ApiError extends Error {
-  override readonly name = 'ApiError';
-  constructor(
-    readonly statusCode: number,
-    readonly code: ApiErrorCode,
-    message: string,
-    readonly details?: unknown,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-/** The one error body of this service. */
-export function errorBody(code: string, message: string, details?: unknown) {
-  return { error: details === undefined ? { code, message } : { code, message, details } };
-}
+// The one error body of both HTTP services (shared with the ingest Worker).
+export { errorBody };
 
 /** A 400 naming the offending query or path parameter. */
-export function invalidParameter(parameter: string, message: string, cause?: unknown): ApiError {
-  return new ApiError(
+export function invalidParameter(
+  parameter: string,
+  message: string,
+  cause?: unknown,
+): HttpError<ApiErrorCode> {
+  return new HttpError<ApiErrorCode>(
     400,
     'INVALID_PARAMETER',
     `${parameter}: ${message}`,
@@ -217,8 +206,8 @@ export function installErrorHandling(
         }),
       );
     }
-    if (err instanceof ApiError) {
-      return reply.code(err.statusCode).send(errorBody(err.code, err.message, err.details));
+    if (err instanceof HttpError) {
+      return reply.code(err.status).send(errorBody(err.code, err.message, err.details));
     }
     if (isDbUnavailable(err)) {
       request.log.warn({ err }, 'database unavailable');

@@ -1,6 +1,7 @@
+import { HttpError } from '@timed/schema/errors';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { ApiError, invalidParameter } from '../errors.js';
+import { type ApiErrorCode, invalidParameter } from '../errors.js';
 import type { LiveHub } from '../live-hub.js';
 import { parseEventId, StreamQuery } from '../live-params.js';
 
@@ -45,7 +46,7 @@ export function registerStream(app: FastifyInstance, deps: { hub: LiveHub }): vo
         resumeMark = mark;
       }
       if (hub.stats.streams >= hub.maxStreams) {
-        throw new ApiError(
+        throw new HttpError<ApiErrorCode>(
           429,
           'RATE_LIMITED',
           `this API process already serves ${hub.maxStreams} streams (its limit); retry later or use another replica`,
