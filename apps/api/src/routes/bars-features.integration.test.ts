@@ -327,9 +327,10 @@ describe('streamed exports of 1M rows', () => {
       }
       expect(lines).toBe(format === 'csv' ? 1_000_001 : 1_000_000);
       expect(bytes).toBeGreaterThan(50_000_000);
-      // Server and client share this process: together they hold a few chunks, never the body
-      // (buffering it would take more than its size again). pnpm bench measures the server alone.
-      expect(peak - before, format).toBeLessThan(bytes / 2);
+      // Server and client share this process: together they hold a few chunks. A server that
+      // built the body first would hold more than the body's size (text and bytes); pnpm bench
+      // measures the server alone (+5 MB over 1M rows).
+      expect(peak - before, format).toBeLessThan(bytes);
       expect(last).toContain(new Date(T('2020-01-01T00:00:00Z') + 999_999 * 60_000).toISOString());
     }
   }, 300_000);
