@@ -50,5 +50,7 @@ export function seedHistory(
     legacyDays?: number;
     tradesDays?: number;
     dataset?: string;
+    /** Told once, before writing, what is being seeded. */
+    log?: (line: string) => void;
   },
 ): Promise<SeedResult>;

@@ -92,8 +92,14 @@ export function generateHistory({
     source: [],
     vwap: [],
   };
-  const sessionStarts = days.map((d) => nyTime(d, 9, 30));
-  const n = days.length * SESSION_MINUTES;
+  // The bar times as text, shared by every symbol.
+  const times = days.flatMap((d) => {
+    const start = nyTime(d, 9, 30);
+    return Array.from({ length: SESSION_MINUTES }, (_, m) =>
+      new Date(start + m * MINUTE).toISOString(),
+    );
+  });
+  const n = times.length;
   for (let i = 0; i < instruments.length; i++) {
     const { symbol, openPrice } = instruments[i];
     const vol = 0.0008 + 0.0015 * rnd(); // per-minute log volatility
@@ -115,16 +121,8 @@ export function generateHistory({
       const isLegacy = d < legacyDays;
       const open = px(Math.exp(logOpen[k] + shift));
       const close = px(Math.exp(logClose[k] + shift));
-      const high = Math.max(
-        open,
-        close,
-        px(Math.max(open, close) * (1 + Math.abs(normal()) * vol * 0.6)),
-      );
-      const low = Math.min(
-        open,
-        close,
-        px(Math.min(open, close) * (1 - Math.abs(normal()) * vol * 0.6)),
-      );
+      const high = Math.max(open, close, px(Math.max(open, close) * (1 + rnd() * vol)));
+      const low = Math.min(open, close, px(Math.min(open, close) * (1 - rnd() * vol)));
       // U-shaped activity: busy at the open and the close, quiet at midday.
       const u = (m - SESSION_MINUTES / 2) / (SESSION_MINUTES / 2);
       const trades = Math.max(
@@ -132,7 +130,7 @@ export function generateHistory({
         Math.round(tradesPerMinute * (0.5 + 1.5 * u * u) * (0.6 + 0.8 * rnd())),
       );
       cols.symbol.push(symbol);
-      cols.ts.push(new Date(sessionStarts[d] + m * MINUTE).toISOString());
+      cols.ts.push(times[k]);
       cols.open.push(String(open));
       cols.high.push(String(high));
       cols.low.push(String(low));
@@ -170,6 +168,10 @@ export async function seedHistory(db, options) {
     tradesDays = 2,
     dataset = 'EQUS.MINI',
   } = options;
+  if (instruments.length === 0) throw new Error('seedHistory: no instruments to seed');
+  if (!(legacyDays >= 1 && tradesDays >= 1)) {
+    throw new Error('seedHistory: legacyDays and tradesDays must be at least 1');
+  }
   const today = sessionDayOf(now);
   const days = weekdaysBefore(today, legacyDays + tradesDays);
   const marker =
@@ -185,6 +187,9 @@ export async function seedHistory(db, options) {
   if (older.rows.length > 0) {
     return { seeded: false, reason: 'the database already holds bars before today', days, bars: 0 };
   }
+  options.log?.(
+    `seeding history: ${instruments.length} symbols, ${days.length} days before ${today} (first start only)…`,
+  );
   const cols = generateHistory({ instruments, days, legacyDays, seed, tradesPerSecond });
   const legacyFrom = nyTime(days[0], 9, 25);
   const legacyTo = nyTime(days[legacyDays - 1], 16, 0);

@@ -103,11 +103,18 @@ async function stop(code = 0) {
 /** Seeds the local stack's history once (see seed-history.mjs) and says what it did. */
 async function seedLocalHistory(databaseUrl, instruments, seed, tradesPerSecond) {
   const db = createDb(databaseUrl, { applicationName: 'timed-start-seed' });
+  const started = performance.now();
   try {
-    const r = await seedHistory(db, { instruments, seed, tradesPerSecond, dataset: 'EQUS.MINI' });
+    const r = await seedHistory(db, {
+      instruments,
+      seed,
+      tradesPerSecond,
+      dataset: 'EQUS.MINI',
+      log,
+    });
     if (r.seeded) {
       log(
-        `seeded history: ${r.bars.toLocaleString('en-US')} bars for ${instruments.length} symbols: legacy MBP-1 ${r.legacyDays.join(', ')}; the switch to trades ${r.switchAt.toISOString()}; trades ${r.tradesDays.join(', ')}`,
+        `seeded history: ${r.bars.toLocaleString('en-US')} bars for ${instruments.length} symbols in ${((performance.now() - started) / 1000).toFixed(1)} s: legacy MBP-1 ${r.legacyDays.join(', ')}; the switch to trades ${r.switchAt.toISOString()}; trades ${r.tradesDays.join(', ')}`,
       );
     } else {
       log(`history not seeded: ${r.reason}`);
@@ -155,8 +162,17 @@ async function main() {
       tradesPerSecond,
     });
     // Days of history before going live (and before the screener loads previous closes).
-    if (env.TIMED_SEED_HISTORY !== '0')
-      await seedLocalHistory(databaseUrl, session.instruments, seed, tradesPerSecond);
+    // The busiest symbols (first in the session's list): the chart's and the leaderboard's.
+    const seedSymbols = Number(env.TIMED_SEED_SYMBOLS || 100);
+    if (!Number.isInteger(seedSymbols) || seedSymbols < 1) {
+      throw new Error(
+        `TIMED_SEED_SYMBOLS must be a whole number >= 1, got ${JSON.stringify(env.TIMED_SEED_SYMBOLS)}`,
+      );
+    }
+    const seeded = session.instruments.slice(0, seedSymbols);
+    if (env.TIMED_SEED_HISTORY !== '0') {
+      await seedLocalHistory(databaseUrl, seeded, seed, tradesPerSecond);
+    }
     gateway = await startLocalGateway({
       apiKey: LOCAL_KEY,
       port: GATEWAY_PORT,
@@ -225,6 +241,8 @@ async function main() {
 }
 
 main().catch((err) => {
+  // Ctrl-C while starting: stop() is already taking everything down (Postgres included).
+  if (stopping) return;
   process.stderr.write(`${prefix('stack')} failed: ${err?.stack ?? err}\n`);
   void stop(1);
 });

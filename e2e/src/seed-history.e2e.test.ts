@@ -141,6 +141,12 @@ describe('seedHistory', () => {
     expect((await countsByDay()).length).toBe(5);
   });
 
+  it('refuses nothing to seed, naming it', async () => {
+    await expect(seedHistory(db, { instruments: [] })).rejects.toThrow(
+      'seedHistory: no instruments to seed',
+    );
+  });
+
   it('never mixes made-up bars with a database that holds real history', async () => {
     const other = createDb(
       await createTestDatabase(inject('adminUrl'), { prefix: 'e2e_seed_real' }),
