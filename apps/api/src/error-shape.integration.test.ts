@@ -1,4 +1,5 @@
-import { createDb, createTestDatabase, type Db } from '@timed/db';
+import { createDb, type Db } from '@timed/db';
+import { createTestDatabase } from '@timed/db/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from './app.js';
@@ -93,7 +94,9 @@ describe('every error the API sends has the one shape', () => {
     expect(bad).toMatch(/^HTTP\/1\.1 400 /);
     const body = JSON.parse(bad.slice(bad.indexOf('\r\n\r\n') + 4)) as ErrorJson;
     expect(body.error.code).toBe('BAD_REQUEST');
-    const huge = await raw(`GET /bars/AAPL HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const huge = await raw(
+      `GET /bars/AAPL HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
     expect(huge).toMatch(/^HTTP\/1\.1 431 /);
     expect(huge).toMatch(/"code":"HEADERS_TOO_LARGE"/);
   });
