@@ -1,5 +1,5 @@
 import { DbnDecoder, type EncodableRecord, encodeDbn, trade } from '@timed/dbn';
-import type { BarInput } from '@timed/schema';
+import { type BarInput, barProblem } from '@timed/schema';
 import { describe, expect, it } from 'vitest';
 import {
   normDecimal,
@@ -308,6 +308,26 @@ describe('BarAggregator live behaviour', () => {
     const { agg, send } = live();
     send([t(1, T0 + MIN, 5), t(1, T0 + 1n, 6)]);
     expect(agg.stats.late).toBe(1);
+  });
+});
+
+describe('BarAggregator VWAP at the edge of double precision', () => {
+  it('keeps VWAP within [low, high] when Σ price × size passes 2^53 (the upsert refuses a VWAP outside)', () => {
+    // One price, two sizes: the double sum rounds, and sum / volume lands one ulp below the price.
+    const price = 7_291_295_905_469n; // $7,291.295905469
+    const recs = [
+      trade({ instrument_id: 1, ts_event: T0, ts_recv: T0 + 1n, price, size: 697_035 }),
+      trade({ instrument_id: 1, ts_event: T0, ts_recv: T0 + 2n, price, size: 181_412 }),
+    ];
+    expect((Number(price) * 697_035 + Number(price) * 181_412) / 878_447).toBeLessThan(
+      Number(price),
+    );
+    for (const scan of [true, false]) {
+      const { bars } = run(encodeDbn(md({ 1: 'BRKX' }), recs), 'trades', 997, scan);
+      expect(bars).toHaveLength(1);
+      expect(bars[0]!.vwap).toBe(Number(bars[0]!.low));
+      expect(barProblem(bars[0]!)).toBeUndefined();
+    }
   });
 });
 

@@ -76,7 +76,10 @@ export class ClosedBars {
         is_legacy: false,
         data_source: this.source,
         // Σ(price × size) / Σ size in dollars; none without volume (mbp-1 mids have size 0).
-        vwap: volume > 0 ? rows[r + Row.PriceVolume]! / volume / 1e9 : null,
+        // Clamped to [low, high] in units first: a sum past 2^53 rounds, and a VWAP one ulp
+        // outside the bar's range would make the upsert refuse the whole batch.
+        vwap:
+          volume > 0 ? Math.min(Math.max(rows[r + Row.PriceVolume]! / volume, l), h) / 1e9 : null,
       };
     }
     return bars;
