@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Db } from '@timed/db';
-import { upsertBars } from '@timed/db';
+import { createDb, upsertBars } from '@timed/db';
 import type { Logger } from 'pino';
 import type { LockHeldError } from '../errors.js';
 import { LivePublishing } from '../live-state/live-publishing.js';
@@ -74,8 +74,14 @@ export async function runDaemon(config: DaemonConfig, deps: DaemonDeps): Promise
   const registry = new InstanceRegistry(db, info, log);
   const gatewayErrors = new GatewayErrors();
   const liveOptions = config.liveState === false ? undefined : (config.liveState ?? {});
+  // Its own small pool: publishing (and its retries while Postgres is away) never holds a
+  // connection a bar write is waiting for.
+  const liveDb =
+    liveOptions && createDb(deps.dbUrl, { max: 2, applicationName: 'timed-screener-live' });
   const liveState =
-    liveOptions && new LivePublishing({ db, source: config.schema, log, ...liveOptions });
+    liveOptions &&
+    liveDb &&
+    new LivePublishing({ db: liveDb, source: config.schema, log, ...liveOptions });
   const writer = new BarWriter({
     write: (bars) => upsertBars(db, bars),
     logger: log,
@@ -134,6 +140,7 @@ export async function runDaemon(config: DaemonConfig, deps: DaemonDeps): Promise
     await liveState?.close().catch((err: unknown) => {
       log.warn({ err: (err as Error).message }, 'could not close live publishing');
     });
+    await liveDb?.destroy().catch(() => {});
     await registry.stop(counters()).catch((err: unknown) => {
       log.warn({ err: (err as Error).message }, 'could not mark the heartbeat row stopped');
     });
