@@ -174,6 +174,11 @@ describe('timed-screener run: failure exits', () => {
     d.child.kill('SIGTERM');
     expect(await d.exited).toBe(130);
     expect(d.stdout()).toMatch(/"msg":"second signal: exiting without flushing"/);
+    // The dead daemon's INSERT still waits on the lock in its backend, and Postgres would run and
+    // commit it once the lock goes (into the next test's empty table): end that backend first.
+    await sql`SELECT pg_terminate_backend(pid) FROM pg_locks
+               WHERE relation = 'price_bars'::regclass AND NOT granted`.execute(db);
+    await waitFor('the held write gone', async () => !(await writeBlocked()));
     await release();
   });
 });
