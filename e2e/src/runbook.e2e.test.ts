@@ -87,6 +87,21 @@ beforeAll(async () => {
   );
   await client.end();
   await migrate({ url });
+  // A close a week earlier (15:59 New York, a regular-session minute) for every symbol but
+  // SYMBOL, whose bars the steps below count: the live state then has a previous close, so the
+  // leaderboard ranks by pct_from_yesterday as in production (criterion 5).
+  const after = new pg.Client({ connectionString: url });
+  await after.connect();
+  for (const inst of session.instruments.slice(1)) {
+    const p = (inst.openPrice * 0.98).toFixed(2);
+    await after.query(
+      `INSERT INTO price_bars (symbol, timestamp, open, high, low, close, volume, trade_count, is_legacy, data_source)
+       VALUES ($1, ((to_timestamp($2 / 1000.0) AT TIME ZONE 'America/New_York')::date - 7 + time '15:59')
+                     AT TIME ZONE 'America/New_York', $3, $3, $3, $3, 100, 1, false, 'trades')`,
+      [inst.symbol, sessionStartMs, p],
+    );
+  }
+  await after.end();
 
   const port = await freePort();
   apiBase = `http://127.0.0.1:${port}`;
@@ -170,6 +185,8 @@ describe("the seed's migration runbook, checked through the API", () => {
       ['no_screener_errors_last_hour', true],
       ['days_of_new_data', true],
       ['no_screener_errors_since_switch', true],
+      ['api_returns_correct_data', true],
+      ['leaderboard_shows_volume', true],
     ]);
   });
 
