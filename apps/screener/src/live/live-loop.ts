@@ -65,6 +65,9 @@ export class LiveLoop {
     this.firstMinute = firstMinute;
     let start = firstMinute;
     for (;;) {
+      // A stop that came during start-up (resume point, live-state rebuild) fired before any
+      // session listened for it.
+      if (stop.aborted) return undefined;
       const end = await this.session(start, stop);
       if (end === 'stopped') return undefined;
       if (end !== 'recover') return end;
@@ -97,6 +100,7 @@ export class LiveLoop {
     this.client = client;
     const onStop = () => void client.close();
     stop.addEventListener('abort', onStop, { once: true });
+    if (stop.aborted) onStop();
     let recover = false;
     const watchdog = setInterval(() => {
       // Bars refused while Postgres was down: once it is back, replay from them.
