@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { tradesSource } from '@timed/dbn/gateway';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { lockName } from '../src/live/writer-lock.js';
-import { BIN, plainLines, runCli, type Spawned, spawnCli } from './helpers/cli.js';
+import { plainLines, requireBuiltCli, runCli, type Spawned, spawnCli } from './helpers/cli.js';
 import {
   expectedBars,
   gateway,
@@ -28,9 +28,7 @@ let db: Db;
 let dir: string;
 
 beforeAll(async () => {
-  if (!existsSync(BIN.replace('bin/timed-screener.js', 'dist/main.js'))) {
-    throw new Error('build the screener first: pnpm --filter @timed/screener build');
-  }
+  requireBuiltCli();
   url = await createTestDatabase(inject('adminUrl'), { prefix: 'screener_fail' });
   db = openDb(url);
   dir = mkdtempSync(join(tmpdir(), 'screener-fail-'));

@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
 import { type Db, upsertBars } from '@timed/db';
 import { createTestDatabase } from '@timed/db/testing';
 import { tradesSource } from '@timed/dbn/gateway';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { BIN, plainLines, runCli, spawnCli } from './helpers/cli.js';
+import { plainLines, requireBuiltCli, runCli, spawnCli } from './helpers/cli.js';
 import {
   barsSettle,
   expectedBars,
@@ -22,9 +21,7 @@ let url: string;
 let db: Db;
 
 beforeAll(async () => {
-  if (!existsSync(BIN.replace('bin/timed-screener.js', 'dist/main.js'))) {
-    throw new Error('build the screener first: pnpm --filter @timed/screener build');
-  }
+  requireBuiltCli();
   url = await createTestDatabase(inject('adminUrl'), { prefix: 'screener_run' });
   db = openDb(url);
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { createTestDatabase } from '@timed/db/testing';
 import { encodeDbn } from '@timed/dbn';
 import { dbnDir, needFixtures } from '@timed/dbn/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { BIN, plainLines, runCli } from './helpers/cli.js';
+import { plainLines, requireBuiltCli, runCli } from './helpers/cli.js';
 import {
   expectedBars,
   openDb,
@@ -22,9 +22,7 @@ let db: Db;
 let dir: string;
 
 beforeAll(async () => {
-  if (!existsSync(BIN.replace('bin/timed-screener.js', 'dist/main.js'))) {
-    throw new Error('build the screener first: pnpm --filter @timed/screener build');
-  }
+  requireBuiltCli();
   url = await createTestDatabase(inject('adminUrl'), { prefix: 'screener_cli' });
   db = openDb(url);
   dir = mkdtempSync(join(tmpdir(), 'screener-cli-'));

@@ -1,8 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI (turbo builds before testing; run `pnpm build` when running vitest alone). */
 export const BIN = fileURLToPath(new URL('../../bin/timed-screener.js', import.meta.url));
+
+/** Throws with the command to run when the CLI's build is missing (the bin loads dist/main.js). */
+export function requireBuiltCli(): void {
+  if (!existsSync(BIN.replace('bin/timed-screener.js', 'dist/main.js'))) {
+    throw new Error('build the screener first: pnpm --filter @timed/screener build');
+  }
+}
 
 /** A spawned CLI process with its output collected. */
 export interface Spawned {
