@@ -1,3 +1,4 @@
+import type { EncodableRecord } from '../encoder.js';
 import type { GatewaySource } from './sources.js';
 
 /** What the gateway saw of one connection (for tests and logs). */
@@ -23,6 +24,7 @@ export interface GatewayConfig {
   rate: number | 'realtime' | undefined;
   heartbeatMs: number | undefined;
   closeWhenDone: boolean;
+  beforeSend: ((record: EncodableRecord) => EncodableRecord) | undefined;
   nowNs: () => bigint;
   checkAuth(challenge: string, response: string): boolean;
 }

@@ -288,7 +288,7 @@ export class GatewayConnection {
           if (!this.live()) return;
         }
       }
-      this.push(rec);
+      this.push(cfg.beforeSend ? cfg.beforeSend(rec) : rec);
       sent++;
       this.log.recordsSent++;
       if (this.off >= BATCH - 1024 && !this.flush()) {

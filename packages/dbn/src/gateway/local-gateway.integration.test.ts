@@ -176,6 +176,41 @@ describe('local gateway', () => {
     expect(replay[0]!.ts_event).toBeLessThan(connectAt);
   });
 
+  it('writes what beforeSend returns for each feed record, in send order', async () => {
+    const session = generateTradesSession({
+      symbols: 20,
+      start: new Date('2024-03-01T14:30:00Z'),
+      end: new Date('2024-03-01T14:31:00Z'),
+      tradesPerSecond: 50,
+    });
+    const seen: bigint[] = [];
+    let stamp = 0n;
+    gateway = await startLocalGateway({
+      apiKey: KEY,
+      source: tradesSource(session),
+      rate: 2000,
+      // A stamp the test controls: the n-th record sent carries n, whatever its source time.
+      beforeSend: (rec) => {
+        seen.push(rec.ts_event);
+        stamp++;
+        return rec.kind === 'TradeMsg' ? { ...rec, ts_recv: stamp } : rec;
+      },
+    });
+    client = new LiveClient({
+      apiKey: KEY,
+      dataset: 'EQUS.MINI',
+      gateway: gateway.address,
+      subscriptions: [{ schema: 'trades', symbols: 'ALL_SYMBOLS' }],
+    });
+    const trades = (await collect(client, 20 + 1 + 30)).filter((r) => r.kind === 'TradeMsg');
+    expect(trades).toHaveLength(30);
+    expect(trades.map((r) => r.ts_recv)).toEqual(trades.map((_, i) => BigInt(i + 1)));
+    // Called for feed records only (not the mappings or the ack), in order, with the source's own.
+    expect(seen.slice(0, 30)).toEqual(trades.map((r) => r.ts_event));
+    const want = [...session.records()].slice(0, 30);
+    expect(trades.map((r) => r.price)).toEqual(want.map((r) => r.price));
+  });
+
   it('rejects a bad key and a wrong dataset with success=0', async () => {
     gateway = await startLocalGateway({ apiKey: KEY, source: () => ({ records: [] }) });
     for (const [key, dataset] of [

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { EncodableRecord } from '../encoder.js';
 import { cramResponse } from '../live/protocol.js';
 import type { GatewayConfig, GatewaySessionLog } from './gateway-config.js';
 import { GatewayConnection } from './gateway-connection.js';
@@ -25,6 +26,12 @@ export interface LocalGatewayOptions {
   heartbeatMs?: number;
   /** End each session when its feed is exhausted (default false: stay open, heartbeating). */
   closeWhenDone?: boolean;
+  /**
+   * Called with each feed record as it is written to a session (after filtering and pacing, not
+   * for gateway messages); what it returns is written instead. Benchmarks stamp `ts_recv` with
+   * the send time here, so that a receipt's latency is measured from when the gateway sent it.
+   */
+  beforeSend?: (record: EncodableRecord) => EncodableRecord;
   /** Clock in UNIX ns for metadata start, ts_out and gateway records (default wall clock). */
   nowNs?: () => bigint;
 }
@@ -63,6 +70,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     rate: options.rate,
     heartbeatMs: options.heartbeatMs,
     closeWhenDone: options.closeWhenDone ?? false,
+    beforeSend: options.beforeSend,
     nowNs: options.nowNs ?? wallNs,
     checkAuth: (challenge, response) => response === cramResponse(challenge, options.apiKey),
   };
