@@ -1,8 +1,8 @@
-import { mulberry32 } from '@timed/dbn/testing';
+import { mulberry32 } from '@timed/dbn/prng';
 import type { BarInput } from '@timed/schema';
 
 /** The repository's one test PRNG (mulberry32), so seeded prices repeat run to run. */
-export { mulberry32 as prng } from '@timed/dbn/testing';
+export { mulberry32 as prng } from '@timed/dbn/prng';
 
 /** Rounds to 4 decimals as text (an exact numeric for Postgres). */
 const px = (x: number) => x.toFixed(4);

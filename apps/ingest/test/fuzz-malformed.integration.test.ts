@@ -1,17 +1,6 @@
+import { mulberry32 as prng } from '@timed/dbn/prng';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, alert, freshStart, ingest, KvRecorder, settle, status } from './helpers.js';
-
-/** Small deterministic PRNG (mulberry32) so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   kind: string;

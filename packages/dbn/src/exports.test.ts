@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageDir } from './testing/fixtures.js';
 
@@ -32,8 +32,8 @@ function exportedNames(specifier: string): string[] {
 }
 
 describe('package exports (built dist)', () => {
-  it('maps exactly ".", "./gateway" and "./testing", each with its types', () => {
-    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './gateway', './testing']);
+  it('maps exactly ".", "./gateway", "./prng" and "./testing", each with its types', () => {
+    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './gateway', './prng', './testing']);
     for (const entry of Object.values(pkg.exports)) {
       expect(existsSync(join(packageDir, entry.import))).toBe(true);
       expect(existsSync(join(packageDir, entry.types))).toBe(true);
@@ -59,16 +59,33 @@ describe('package exports (built dist)', () => {
     ]);
   });
 
-  it('@timed/dbn/testing has the fixtures, the test PRNG and the benchmarks consumer', () => {
+  it('@timed/dbn/testing has the fixtures and the benchmarks consumer', () => {
     expect(exportedNames(`${pkg.name}/testing`).sort()).toEqual([
-      'Rng',
       'dbnDir',
       'expectedFiles',
       'fixture',
-      'mulberry32',
       'needFixtures',
       'sharedData',
       'sumTradeFields',
     ]);
+  });
+
+  it('@timed/dbn/prng has the test PRNG and loads no Node module (the Worker tests import it)', () => {
+    expect(exportedNames(`${pkg.name}/prng`).sort()).toEqual(['Rng', 'mulberry32']);
+    // Every file the built entry loads, followed through its relative imports (tsup's chunks).
+    const seen = new Set<string>();
+    const specifiers: string[] = [];
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/\b(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
+        const spec = m[1]!;
+        if (spec.startsWith('.')) visit(join(dirname(file), spec));
+        else specifiers.push(spec);
+      }
+    };
+    visit(join(packageDir, pkg.exports['./prng']!.import));
+    expect(specifiers).toEqual([]);
   });
 });

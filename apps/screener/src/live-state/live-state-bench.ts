@@ -1,6 +1,6 @@
 import { createDb } from '@timed/db';
 import { type DbnRecord, trade } from '@timed/dbn';
-import { mulberry32 } from '@timed/dbn/testing';
+import { mulberry32 } from '@timed/dbn/prng';
 import { pino } from 'pino';
 import { BarAggregator } from '../aggregate/bar-aggregator.js';
 import { DayStats } from './day-stats.js';

@@ -1,8 +1,8 @@
 import { type EncodableRecord, encodeDbn, type MetadataInit, trade } from '@timed/dbn';
-import { mulberry32 } from '@timed/dbn/testing';
+import { mulberry32 } from '@timed/dbn/prng';
 
 /** The repository's one test PRNG (mulberry32), under the name these tests use. */
-export { mulberry32 as rng } from '@timed/dbn/testing';
+export { mulberry32 as rng } from '@timed/dbn/prng';
 
 export const UNDEF_PRICE = 9223372036854775807n;
 

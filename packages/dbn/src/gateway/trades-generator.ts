@@ -1,6 +1,6 @@
 import { RType } from '../layout.js';
+import { Rng } from '../prng.js';
 import type { TradeMsg } from '../records.js';
-import { hash32, Rng } from '../testing/prng.js';
 
 /** Options of generateTradesSession. */
 export interface TradesSessionOptions {
@@ -101,6 +101,20 @@ const LARGE_CAPS = [
 ];
 
 const MINUTE_NS = 60_000_000_000n;
+
+/** 32-bit integer hash of a few integers (deterministic, well mixed): one seed per symbol, minute, step. */
+function hash32(...parts: number[]): number {
+  let h = 0x811c9dc5;
+  for (const p of parts) {
+    h = Math.imul(h ^ (p | 0), 0x01000193);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 12;
+    h = Math.imul(h, 0x297a2d39);
+    h ^= h >>> 15;
+  }
+  return h >>> 0;
+}
 
 function toNs(t: bigint | Date): bigint {
   return typeof t === 'bigint' ? t : BigInt(t.getTime()) * 1_000_000n;

@@ -1,5 +1,5 @@
-// `@timed/dbn/testing`: helpers for tests and benchmarks (the shared fixtures, the test PRNG,
-// the benchmarks' reference consumer); not part of the library.
+// `@timed/dbn/testing`: helpers for tests and benchmarks (the shared fixtures, the benchmarks'
+// reference consumer); not part of the library. The test PRNG is `@timed/dbn/prng` (no Node APIs).
 export {
   dbnDir,
   type ExpectedFile,
@@ -8,5 +8,4 @@ export {
   needFixtures,
   sharedData,
 } from './fixtures.js';
-export { mulberry32, Rng } from './prng.js';
 export { sumTradeFields } from './trade-fields.js';

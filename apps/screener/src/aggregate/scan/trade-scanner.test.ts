@@ -1,5 +1,5 @@
 import { DbnDecoder, type EncodableRecord, encodeDbn, trade } from '@timed/dbn';
-import { mulberry32 } from '@timed/dbn/testing';
+import { mulberry32 } from '@timed/dbn/prng';
 import { describe, expect, it } from 'vitest';
 import {
   normDecimal,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32, Rng } from './index.js';
+import { mulberry32, Rng } from './prng.js';
 
 describe('the test PRNG (mulberry32)', () => {
   it('gives the published mulberry32 sequence, so seeds written in tests keep their numbers', () => {

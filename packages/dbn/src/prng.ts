@@ -1,16 +1,5 @@
-/** 32-bit integer hash of a few integers (deterministic, well mixed). */
-export function hash32(...parts: number[]): number {
-  let h = 0x811c9dc5;
-  for (const p of parts) {
-    h = Math.imul(h ^ (p | 0), 0x01000193);
-    h ^= h >>> 15;
-    h = Math.imul(h, 0x2c1b3c6d);
-    h ^= h >>> 12;
-    h = Math.imul(h, 0x297a2d39);
-    h ^= h >>> 15;
-  }
-  return h >>> 0;
-}
+// `@timed/dbn/prng`: the repository's one test PRNG. No Node APIs, so the ingest Worker's tests
+// (workerd without nodejs_compat) import it as well as the Node packages do.
 
 /**
  * Small fast seeded PRNG (mulberry32) with helpers: the repository's one test PRNG (the trades
