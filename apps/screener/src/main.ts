@@ -1,9 +1,10 @@
+import { processEnv } from '@timed/schema/env';
 import { main } from './cli/cli.js';
 
 // Entry only wires: the CLI parses, runs and returns an exit code.
 const code = await main({
   argv: process.argv.slice(2),
-  env: process.env,
+  env: processEnv(),
   stdout: process.stdout,
   stderr: process.stderr,
 });

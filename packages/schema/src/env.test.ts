@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { checkEnv, EnvFlag, HttpUrl, LogLevel, PostgresUrl, parseEnv, wholeNumber } from './env.js';
+import {
+  checkEnv,
+  EnvFlag,
+  HttpUrl,
+  LogLevel,
+  PostgresUrl,
+  parseEnv,
+  processEnv,
+  wholeNumber,
+} from './env.js';
 import { EnvError } from './errors.js';
 
 const Schema = z.object({
@@ -104,5 +113,19 @@ describe('parseEnv', () => {
       parseEnv(Schema, { DATABASE_URL: 'postgresql://h/db' }, { required: { DATABASE_URL: 'x' } })
         .DATABASE_URL,
     ).toBe('postgresql://h/db');
+  });
+});
+
+describe('processEnv', () => {
+  it('is the live process environment, not a copy', () => {
+    const name = `TIMED_ENV_TEST_${process.pid}`;
+    expect(processEnv()[name]).toBeUndefined();
+    process.env[name] = 'set';
+    try {
+      expect(processEnv()[name]).toBe('set');
+      expect(processEnv()).toBe(process.env);
+    } finally {
+      delete process.env[name];
+    }
   });
 });

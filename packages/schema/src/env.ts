@@ -7,6 +7,15 @@ import { EnvError, type EnvIssue } from './errors.js';
  * as unset and values are trimmed, so `X=` in a .env file means "use the default".
  */
 
+/**
+ * The process's environment (Node only), for an entry or test helper that hands it on as an
+ * argument (`main({ env })`, `startTestServer(env)`): Biome's `noProcessEnv` allows `process.env`
+ * in the env modules only, and this is the one way out of them.
+ */
+export function processEnv(): Record<string, string | undefined> {
+  return process.env;
+}
+
 /** `true`, `false`, `1` or `0` → boolean. */
 export const EnvFlag = z
   .enum(['true', 'false', '1', '0'], { message: 'must be true, false, 1 or 0' })

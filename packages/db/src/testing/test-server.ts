@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processEnv } from '@timed/schema/env';
 import {
   type EmbeddedPostgresHandle,
   ensureDatabase,
@@ -21,7 +22,7 @@ export interface TestServer {
  * Starts the Postgres a test run uses: the server at `DATABASE_URL` when set, else a fresh embedded
  * one in a temporary folder (deleted on stop). Use from a vitest globalSetup.
  */
-export async function startTestServer(env: NodeJS.ProcessEnv = process.env): Promise<TestServer> {
+export async function startTestServer(env: NodeJS.ProcessEnv = processEnv()): Promise<TestServer> {
   if (env.DATABASE_URL) {
     return { adminUrl: env.DATABASE_URL, stop: async () => {}, embedded: undefined };
   }
