@@ -43,7 +43,8 @@ export interface ClientsStats {
   error: number;
   events: number;
   finalBars: number;
-  rssMb: number;
+  /** Price latency histogram since the previous stats, [ms, count] pairs. */
+  latency: Array<[number, number]>;
 }
 
 export interface ClientsReport {
@@ -92,6 +93,21 @@ export function rssMb(pid: number | undefined): number | undefined {
     return undefined;
   }
 }
+
+/** CPU time (user + system) a process has used, in seconds (Linux /proc), undefined when gone. */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+/** USER_HZ: 100 on Linux everywhere that matters here. */
+const CLOCK_TICKS = 100;
 
 /** The value at quantile q (0..1) of a 1 ms histogram given as [bucket, count] pairs. */
 export function quantile(hist: ReadonlyArray<readonly [number, number]>, q: number): number {

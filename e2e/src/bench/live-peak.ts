@@ -14,11 +14,11 @@
 // BENCH_LIVE_PHASES=peak,rate picks phases. Progress: JSON lines on stderr; the report on stdout.
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createDb, type Db, sql, upsertBars } from '@timed/db';
+import { createDb, type Db, LiveListener, sql, upsertBars } from '@timed/db';
 import { createTestDatabase, freePort, startEmbeddedPostgres } from '@timed/db/testing';
 import { type EncodableRecord, writeRecord } from '@timed/dbn';
 import { type LocalGateway, startLocalGateway } from '@timed/dbn/gateway';
@@ -31,6 +31,7 @@ import {
   type ClientSpec,
   type ClientsReport,
   type ClientsStats,
+  cpuSeconds,
   type DaemonChildMessage,
   median,
   quantile,
@@ -54,6 +55,7 @@ const CLIENT_PROCS = num('BENCH_LIVE_CLIENT_PROCS', 2);
 const RATE_TRADES = num('BENCH_RATE_TRADES', 2_000_000);
 const RATE_ROUNDS = num('BENCH_RATE_ROUNDS', 3);
 const PHASES = (process.env.BENCH_LIVE_PHASES ?? 'peak,rate').split(',').map((s) => s.trim());
+const TAP = process.env.BENCH_LIVE_TAP !== '0';
 const KEY = 'db-livebenchkey0123456789ABCDEFG';
 const MINUTE_MS = 60_000;
 /** A v3 TradeMsg on the wire. */
@@ -109,10 +111,11 @@ async function health(
   return (await r.json()) as { live: { streams: number; dropped_clients: number } | null };
 }
 
-/** Max of a sampled RSS series. */
-class RssWatch {
+/** RSS (max, last) and CPU time of the bench's processes, sampled every second. */
+class ProcWatch {
   readonly max = new Map<string, number>();
   readonly last = new Map<string, number>();
+  private readonly cpuMarks = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   constructor(private readonly pids: () => Record<string, number | undefined>) {}
   start(): this {
@@ -128,8 +131,63 @@ class RssWatch {
       this.max.set(name, Math.max(this.max.get(name) ?? 0, mb));
     }
   }
+  /** Starts a CPU measurement window (see cpuShare). */
+  markCpu(): void {
+    this.cpuMarks.clear();
+    for (const [name, pid] of Object.entries(this.pids())) {
+      const s = cpuSeconds(pid);
+      if (s !== undefined) this.cpuMarks.set(name, s);
+    }
+    this.cpuMarks.set('@wall', Date.now() / 1000);
+  }
+  /** Share of one core each process used since markCpu (1 = a whole core). */
+  cpuShare(): Record<string, number> {
+    const wall = Date.now() / 1000 - (this.cpuMarks.get('@wall') ?? 0);
+    const out: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(this.pids())) {
+      const s = cpuSeconds(pid);
+      const m = this.cpuMarks.get(name);
+      if (s !== undefined && m !== undefined) out[name] = round((s - m) / wall, 2);
+    }
+    return out;
+  }
   stop(): void {
     clearInterval(this.timer);
+  }
+}
+
+/**
+ * A LISTEN connection of our own on the daemon's notifications: how old each published state's
+ * last trade is when its NOTIFY arrives, i.e. the daemon's and Postgres' share of the latency
+ * (the rest is the API's fan-out and the clients).
+ */
+class PublishTap {
+  readonly all = new Map<number, number>();
+  readonly recent = new Map<number, number>();
+  private readonly listener: LiveListener;
+  private started = false;
+  constructor(url: string) {
+    this.listener = new LiveListener({
+      url,
+      applicationName: 'timed-live-bench-tap',
+      onEvent: (e) => {
+        if (e.type !== 'states') return;
+        const now = Date.now();
+        for (const r of e.rows) {
+          const ms = Math.max(0, now - r.lastTs);
+          this.all.set(ms, (this.all.get(ms) ?? 0) + 1);
+          this.recent.set(ms, (this.recent.get(ms) ?? 0) + 1);
+        }
+      },
+    });
+  }
+  async start(): Promise<void> {
+    await this.listener.start();
+    this.started = true;
+  }
+  async close(): Promise<void> {
+    if (this.started) await this.listener.close();
+    this.started = false;
   }
 }
 
@@ -142,6 +200,9 @@ interface PeakResult {
   gatewayLagMaxMs: number;
   clients: number;
   clientsOpenAtStart: number;
+  /** Trade sent -> its state's NOTIFY received by a listener of our own (the daemon's part). */
+  publishedP50Ms: number;
+  publishedP99Ms: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
   latencyMaxMs: number;
@@ -151,9 +212,11 @@ interface PeakResult {
   barTotalsMatch: number;
   lastPrices: { matched: number; expected: number; clientsComplete: number };
   provisionalBars: number;
-  leaderboard: { clients: number; eventsMedian: number; withVolume: number };
+  leaderboard: { clients: number; eventsMedian: number; connectedS: number; withVolume: number };
   dropped: { byHealth: number; byClients: number; errors: string[] };
   rssMb: Record<string, number>;
+  /** Share of a core each process used while the feed ran (the machine has os.cpus() cores). */
+  cpu: Record<string, number>;
   daemonExit: number | string;
 }
 
@@ -210,8 +273,9 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
   const base = `http://127.0.0.1:${apiPort}`;
   let daemon: App | undefined;
   let api: App | undefined;
+  let tap = new PublishTap(url);
   const procs: ChildProcess[] = [];
-  const rss = new RssWatch(() => ({
+  const rss = new ProcWatch(() => ({
     api: api?.child.pid,
     daemon: daemon?.child.pid,
     bench: process.pid,
@@ -226,6 +290,8 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
     });
     await daemon.waitFor(/connected to the live gateway/, 120_000);
     log('peak.daemon', { pid: daemon.child.pid });
+    tap = new PublishTap(url);
+    if (TAP) await tap.start();
     api = spawnApp(API, [], {
       DATABASE_URL: url,
       PORT: String(apiPort),
@@ -265,6 +331,7 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
       ),
     );
     const clientsOpen = opened.reduce((a, s) => a + s.open, 0);
+    const openedAt = Date.now();
     await until(
       async () => ((await health(base)).live?.streams ?? 0) >= clientsOpen,
       'the API to count the streams',
@@ -275,6 +342,7 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
     // The feed.
     const t0 = Date.now() + 500;
     startFeed(t0);
+    rss.markCpu();
     log('peak.feed', { rate: RATE, seconds: SECONDS, symbols: SYMBOLS, trades: total });
     let lastSent = 0;
     let lastAt = t0;
@@ -288,8 +356,14 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
       const stats = await Promise.all(procs.map((c) => ask<ClientsStats>(c, { type: 'stats' })));
       const now = Date.now();
       rss.sample();
+      const window = stats.flatMap((x) => x.latency);
+      const tapWindow = [...tap.recent];
+      tap.recent.clear();
       log('peak.progress', {
         elapsedS: round((now - t0) / 1000),
+        latencyP50Ms: quantile(window, 0.5),
+        latencyP99Ms: quantile(window, 0.99),
+        publishedP50Ms: quantile(tapWindow, 0.5),
         sent: ledger.sent,
         rate: Math.round(((ledger.sent - lastSent) * 1000) / (now - lastAt)),
         gatewayLagMaxMs: lagMax,
@@ -308,6 +382,7 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
       }
     }
     // Sent over the span of the send stamps (first to last ts_recv).
+    const cpu = rss.cpuShare();
     const spanMs = ledger.lastRecvMs - ledger.firstRecvMs;
     const sentRate = spanMs > 0 ? ((ledger.sent - 1) * 1000) / spanMs : Number.NaN;
     log('peak.feedDone', {
@@ -347,6 +422,7 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
     rss.sample();
     const h = await health(base);
     const reports = await Promise.all(procs.map((c) => ask<ClientsReport>(c, { type: 'report' })));
+    const connectedS = round((Date.now() - openedAt) / 1000);
     const all: ClientReport[] = reports.flatMap((r) => r.clients).sort((a, b) => a.id - b.id);
     const hist = new Map<number, number>();
     for (const r of reports) for (const [ms, n] of r.latency) hist.set(ms, (hist.get(ms) ?? 0) + n);
@@ -388,6 +464,8 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
       gatewayLagMaxMs: lagMax,
       clients: CLIENTS,
       clientsOpenAtStart: clientsOpen,
+      publishedP50Ms: quantile([...tap.all], 0.5),
+      publishedP99Ms: quantile([...tap.all], 0.99),
       latencyP50Ms: quantile(pairs, 0.5),
       latencyP99Ms: quantile(pairs, 0.99),
       latencyMaxMs: pairs.length ? Math.max(...pairs.map(([ms]) => ms)) : Number.NaN,
@@ -404,6 +482,7 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
       leaderboard: {
         clients: lbClients.length,
         eventsMedian: median(lbClients.map((c) => c.leaderboardEvents)),
+        connectedS,
         withVolume: lbClients.filter((c) => c.leaderboardWithVolume > 0).length,
       },
       dropped: {
@@ -414,6 +493,7 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
         ].slice(0, 5),
       },
       rssMb: Object.fromEntries([...rss.max].map(([k, v]) => [k, Math.round(v)])),
+      cpu,
       daemonExit: 'running',
     };
     for (const c of procs) c.send({ type: 'exit' });
@@ -422,6 +502,7 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
     return result;
   } finally {
     rss.stop();
+    await tap.close();
     for (const c of procs) if (c.exitCode === null) c.kill();
     await api?.stop();
     await daemon?.stop();
@@ -597,10 +678,14 @@ function printPeak(p: PeakResult): void {
     `peak: ${p.sent.toLocaleString('en-US')} trades over ${SYMBOLS} symbols sent at ${Math.round(p.sentRate).toLocaleString('en-US')}/s (target ${p.targetRate.toLocaleString('en-US')}/s for ${p.seconds} s); gateway pacing lag p99 ${p.gatewayLagP99Ms} ms, max ${p.gatewayLagMaxMs} ms`,
     `  clients: ${p.clientsOpenAtStart}/${p.clients} connected (${CLIENT_SYMBOLS} symbols each, ${p.leaderboard.clients} also on the leaderboard) in ${CLIENT_PROCS} processes`,
     `  latency, trade sent by the gateway (ts_recv) -> price event received: p50 ${p.latencyP50Ms} ms (goal <= 300), p99 ${p.latencyP99Ms} ms (goal <= 1000), max ${p.latencyMaxMs} ms over ${p.priceEvents.toLocaleString('en-US')} price events${p.negativeLatencies ? ` (${p.negativeLatencies} negative, counted as 0)` : ''}`,
+    `  of which trade sent -> its state's NOTIFY received by a LISTEN connection of this script (the daemon and Postgres): ${TAP ? `p50 ${p.publishedP50Ms} ms, p99 ${p.publishedP99Ms} ms` : 'not measured (BENCH_LIVE_TAP=0)'}`,
     `  closed bars (final=true; expected = each client's symbols x the minutes in which the gateway sent them a trade): ${p.finalBars.delivered}/${p.finalBars.expected} (${pct(p.finalBars.delivered, p.finalBars.expected)}); clients with all: ${p.finalBars.clientsComplete}/${p.clients}; with trade_count and volume sums equal to what was sent: ${p.barTotalsMatch}/${p.clients}; duplicates ${p.finalBars.duplicates}`,
     `  last price per symbol = the last trade the gateway sent: ${p.lastPrices.matched}/${p.lastPrices.expected} (${pct(p.lastPrices.matched, p.lastPrices.expected)}); clients with all: ${p.lastPrices.clientsComplete}/${p.clients}`,
-    `  provisional bar events ${p.provisionalBars.toLocaleString('en-US')}; leaderboard events per leaderboard client (median) ${p.leaderboard.eventsMedian} over ~${p.seconds} s, clients that saw rows with volume: ${p.leaderboard.withVolume}/${p.leaderboard.clients}`,
+    `  provisional bar events ${p.provisionalBars.toLocaleString('en-US')}; leaderboard events per leaderboard client (median) ${p.leaderboard.eventsMedian} in ${p.leaderboard.connectedS} s connected (at most 1/s), clients that saw rows with volume: ${p.leaderboard.withVolume}/${p.leaderboard.clients}`,
     `  dropped clients: ${p.dropped.byHealth} (/health), ${p.dropped.byClients} (clients whose stream ended early)${p.dropped.errors.length ? `: ${p.dropped.errors.join('; ')}` : ''}`,
+    `  CPU while the feed ran (cores; bench = gateway + this script): ${Object.entries(p.cpu)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')} of ${cpus().length}`,
     `  RSS max (MiB): ${Object.entries(p.rssMb)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}; daemon exit ${p.daemonExit}`,

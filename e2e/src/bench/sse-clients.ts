@@ -26,6 +26,8 @@ interface Client {
 const clients: Client[] = [];
 /** Receipt time - price event timestamp, 1 ms buckets (last = overflow). */
 const latency = new Uint32Array(LATENCY_BUCKETS);
+/** The same since the last `stats` (progress lines show how latency moves). */
+const recent = new Map<number, number>();
 let negative = 0;
 let stopping = false;
 
@@ -44,7 +46,9 @@ function onBlock(c: Client, block: string, receivedMs: number): void {
     if (i !== undefined) c.lastPrice[i] = p.price;
     const ms = receivedMs - Date.parse(p.timestamp);
     if (ms < 0) negative++;
-    latency[Math.min(LATENCY_BUCKETS - 1, Math.max(0, ms))]!++;
+    const bucket = Math.min(LATENCY_BUCKETS - 1, Math.max(0, ms));
+    latency[bucket]!++;
+    recent.set(bucket, (recent.get(bucket) ?? 0) + 1);
   } else if (event === 'bar') {
     const b = JSON.parse(data) as {
       symbol: string;
@@ -151,7 +155,9 @@ function stats() {
     events += c.priceEvents + c.provisionalBars + c.finalBars + c.leaderboardEvents;
     finalBars += c.finalBars;
   }
-  return { ...states, events, finalBars, rssMb: process.memoryUsage().rss / 2 ** 20 };
+  const window = [...recent];
+  recent.clear();
+  return { ...states, events, finalBars, latency: window };
 }
 
 function report(): { clients: ClientReport[]; latency: Array<[number, number]>; negative: number } {
