@@ -1,44 +1,20 @@
 import { compareSemver } from '@timed/schema';
-import type { AppEnv } from '../env.js';
 import { KEYS, type ValueMeta } from '../kv/keys.js';
-import type { KvStore } from '../kv/kv-store.js';
 import { errorText, logEvent } from '../log.js';
-import type { PersistedState } from './coordinator-state.js';
-import type { CoordinatorStore } from './coordinator-store.js';
+import { archiveOf } from './archive.js';
 import { judgeHandSetVersion, planVersionRequest } from './operator-version.js';
-import type { PurgeJob } from './purge-job.js';
-import type {
-  AdmitResult,
-  ArchiveRecord,
-  GateState,
-  VersionChange,
-  VersionChangeResult,
-  VersionRequest,
-} from './types.js';
+import type { PurgeRunner, PurgeRunnerHost } from './purge-runner.js';
+import type { GateState, VersionChange, VersionChangeResult, VersionRequest } from './types.js';
+import { clearIndex, setVersion } from './version-state.js';
 
 /** Shortest gap between two reads of `timed:data_version` (looking for a hand-set value). */
 const MIN_KV_CHECK_MS = 1_000;
 
 /** What the operator's version changes need from the coordinator (its state and primitives). */
-export interface VersionHost {
-  readonly s: PersistedState;
-  readonly config: AppEnv;
-  readonly store: CoordinatorStore;
-  kv(scope: string): KvStore;
+export interface VersionHost extends PurgeRunnerHost {
   gateState(): GateState;
-  setVersion(version: string): void;
-  startMigration(from: string, to: string, now: number): AdmitResult['migration'];
-  clearIndex(now: number): void;
-  replaceJob(
-    init: Pick<
-      PurgeJob,
-      'reason' | 'keepVersion' | 'dropAbove' | 'runAfter' | 'tickerCount' | 'migrations'
-    >,
-  ): void;
-  /** When a purge may start: after the isolates' cached versions have expired. */
-  purgeAfter(now: number): number;
-  save(): void;
-  scheduleAlarm(): Promise<void>;
+  /** Starts the purges a migration or rollback needs. */
+  readonly purges: PurgeRunner;
 }
 
 /**
@@ -118,7 +94,7 @@ export class VersionChanges {
     const s = this.h.s;
     const from = s.version;
     if (from !== null) s.keepFrom ??= from;
-    this.h.setVersion(to);
+    setVersion(s, to);
     this.note({ kind: 'skip', via, from, to, purge: false, atMs: now });
   }
 
@@ -147,12 +123,12 @@ export class VersionChanges {
     const now = Date.now();
     let archiveKey: string | undefined;
     if (plan.kind === 'initialize') {
-      h.setVersion(to);
+      setVersion(h.s, to);
       this.note({ kind: 'initialize', via: 'route', from, to, purge: false, atMs: now });
     } else if (plan.kind === 'skip') {
       this.skipTo(to, 'route', now);
     } else if (plan.kind === 'migrate') {
-      archiveKey = h.startMigration(from!, to, now)?.archiveKey;
+      archiveKey = h.purges.startMigration(from!, to, now)?.archiveKey;
       this.note({ kind: 'migrate', via: 'route', from, to, purge: true, archiveKey, atMs: now });
     }
     h.save();
@@ -172,13 +148,7 @@ export class VersionChanges {
   private async rollBack(from: string, to: string, purge: boolean): Promise<VersionChangeResult> {
     const h = this.h;
     const now = Date.now();
-    const archiveKey = KEYS.archive(from, now);
-    const archive: ArchiveRecord = {
-      version: from,
-      migratedAt: now,
-      tickerCount: h.store.tickerCount(),
-      sampleTickers: h.store.tickers(10),
-    };
+    const { archiveKey, archive } = archiveOf(h.store, from, now);
     logEvent('info', 'rollback_started', { from, to, purge, archiveKey });
     try {
       await h.kv('rollback').put(archiveKey, JSON.stringify(archive), {
@@ -212,12 +182,12 @@ export class VersionChanges {
     if (s.keepFrom !== null && compareSemver(s.keepFrom, to) >= 0) s.keepFrom = null;
     if (purge) {
       const tickerCount = h.store.tickerCount();
-      h.clearIndex(now);
-      h.replaceJob({
+      clearIndex(s, h.store, now);
+      h.purges.replaceJob({
         reason: 'rollback',
         keepVersion: null,
         dropAbove: to,
-        runAfter: h.purgeAfter(now),
+        runAfter: h.purges.purgeAfter(now),
         tickerCount,
         migrations: [],
       });
