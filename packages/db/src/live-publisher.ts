@@ -1,13 +1,12 @@
 import { sql } from 'kysely';
 import type { Db } from './database.js';
+import { ByteWriter, LiveRowStore, packPayloads, rowsArray, SlotQueue } from './live-rows.js';
 import {
   closedPayload,
   DEFAULT_FEED,
-  encodeRow,
   LIVE_CHANNEL,
   type LiveSymbolState,
   MAX_PAYLOAD_BYTES,
-  statesPayload,
 } from './live-state.js';
 
 /** Options of LivePublisher. */
@@ -77,8 +76,15 @@ export class LivePublisher {
   private readonly now: () => number;
   private readonly onError: NonNullable<LivePublisherOptions['onError']>;
   private lastVersion = 0;
-  private pendingNotify = new Map<string, string>();
-  private pendingSnapshot = new Map<string, string>();
+  /** Newest state per symbol; the queues hold its slots until they are sent / written. */
+  private readonly store = new LiveRowStore();
+  private readonly pendingNotify = new SlotQueue();
+  private readonly pendingSnapshot = new SlotQueue();
+  /** Slots of the snapshot being written (queued again if it fails). */
+  private readonly snapshotInFlight = new SlotQueue();
+  /** Reused between rounds (a round's bytes are sent before the next round starts). */
+  private readonly notifyBytes = new ByteWriter(256 * 1024);
+  private readonly snapshotBytes = new ByteWriter(256 * 1024);
   private closedWaiters: ClosedWaiter[] = [];
   private pumping: Promise<void> | undefined;
   private snapshotting: Promise<void> | undefined;
@@ -102,16 +108,15 @@ export class LivePublisher {
   /**
    * Queues the states of changed symbols (read during the call only: the caller may reuse the
    * objects). One version stamps the whole call; a symbol queued again before it went out keeps
-   * only its latest state.
+   * only its latest state. Copies numbers only: rows are encoded when they go out.
    */
   publish(states: Iterable<LiveSymbolState>): void {
     if (this.closed) throw new Error('LivePublisher: publish after close');
     const version = this.nextVersion();
     for (const s of states) {
-      const row = encodeRow(s, version);
-      if (this.pendingNotify.has(s.symbol)) this.stats.coalesced++;
-      this.pendingNotify.set(s.symbol, row);
-      this.pendingSnapshot.set(s.symbol, row);
+      const slot = this.store.put(s, version);
+      if (!this.pendingNotify.add(slot)) this.stats.coalesced++;
+      this.pendingSnapshot.add(slot);
       this.stats.published++;
     }
     this.kick();
@@ -131,12 +136,17 @@ export class LivePublisher {
     });
   }
 
-  /** Sends everything queued and writes the snapshot now. */
-  async flush(): Promise<void> {
-    while (this.pumping || this.pendingNotify.size || this.closedWaiters.length) {
+  /** Resolves once everything queued so far has been sent (or its NOTIFY failed). */
+  async sent(): Promise<void> {
+    while (this.pumping || this.pendingNotify.size > 0 || this.closedWaiters.length) {
       this.kick();
       await this.pumping;
     }
+  }
+
+  /** Sends everything queued and writes the snapshot now. */
+  async flush(): Promise<void> {
+    await this.sent();
     await this.writeSnapshot();
   }
 
@@ -159,16 +169,25 @@ export class LivePublisher {
     this.pumping = this.pump().finally(() => {
       this.pumping = undefined;
       // Work queued during the last round's await.
-      if (this.pendingNotify.size || this.closedWaiters.length) this.kick();
+      if (this.pendingNotify.size > 0 || this.closedWaiters.length) this.kick();
     });
   }
 
   private async pump(): Promise<void> {
-    if (this.pendingNotify.size) {
-      const rows = [...this.pendingNotify.values()];
-      this.pendingNotify = new Map();
+    if (this.pendingNotify.size > 0) {
+      const packed = packPayloads(this.store, this.pendingNotify, this.notifyBytes, this.maxBytes);
       try {
-        await this.notify(this.payloads(rows));
+        // One statement: the payloads of a round are committed (and delivered) together, in
+        // order. They travel as one binary parameter (no text-array quoting of every row).
+        await sql`SELECT pg_notify(${this.channel}, p)
+          FROM unnest(string_to_array(${this.notifyBytes.view()}::text, E'\\n'))
+            WITH ORDINALITY AS t(p, i)
+          ORDER BY i`.execute(this.db);
+        this.stats.notifications += packed.count;
+        this.stats.payloadBytes += packed.totalBytes;
+        if (packed.largestBytes > this.stats.largestPayloadBytes) {
+          this.stats.largestPayloadBytes = packed.largestBytes;
+        }
       } catch (err) {
         // Listeners catch up from live_state (written below on its own schedule).
         this.stats.errors++;
@@ -205,56 +224,26 @@ export class LivePublisher {
     }
   }
 
-  /** Packs encoded rows into as few payloads as fit the size limit. */
-  private payloads(rows: readonly string[]): string[] {
-    const out: string[] = [];
-    const overhead = statesPayload([]).length;
-    let batch: string[] = [];
-    let bytes = overhead;
-    for (const row of rows) {
-      const size = Buffer.byteLength(row) + 1;
-      if (batch.length && bytes + size > this.maxBytes) {
-        out.push(statesPayload(batch));
-        batch = [];
-        bytes = overhead;
-      }
-      batch.push(row);
-      bytes += size;
-    }
-    if (batch.length) out.push(statesPayload(batch));
-    return out;
-  }
-
-  private async notify(payloads: string[]): Promise<void> {
-    // One statement: the payloads of a round are committed (and delivered) together, in order.
-    await sql`SELECT pg_notify(${this.channel}, p) FROM unnest(${payloads}::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i`.execute(
-      this.db,
-    );
-    this.stats.notifications += payloads.length;
-    for (const p of payloads) {
-      const bytes = Buffer.byteLength(p);
-      this.stats.payloadBytes += bytes;
-      if (bytes > this.stats.largestPayloadBytes) this.stats.largestPayloadBytes = bytes;
-    }
-  }
-
   private writeSnapshot(): Promise<void> {
     if (this.snapshotting) return this.snapshotting;
     if (this.pendingSnapshot.size === 0) return Promise.resolve();
-    const pending = this.pendingSnapshot;
-    this.pendingSnapshot = new Map();
-    this.snapshotting = this.upsert([...pending.values()])
+    const n = rowsArray(
+      this.store,
+      this.pendingSnapshot,
+      this.snapshotInFlight,
+      this.snapshotBytes,
+    );
+    this.snapshotting = this.upsert(this.snapshotBytes.view())
       .then(() => {
-        this.stats.snapshotRows += pending.size;
+        this.stats.snapshotRows += n;
         this.stats.snapshotWrites++;
+        this.snapshotInFlight.drain(() => {});
       })
       .catch((err: unknown) => {
         this.stats.errors++;
         this.onError(err, 'snapshot');
-        // Keep what failed unless a newer state of the symbol arrived meanwhile.
-        for (const [symbol, row] of pending) {
-          if (!this.pendingSnapshot.has(symbol)) this.pendingSnapshot.set(symbol, row);
-        }
+        // Written with the next snapshot, with the symbol's newest state by then.
+        this.snapshotInFlight.drain((slot) => this.pendingSnapshot.add(slot));
       })
       .finally(() => {
         this.snapshotting = undefined;
@@ -262,7 +251,8 @@ export class LivePublisher {
     return this.snapshotting;
   }
 
-  private async upsert(rows: string[]): Promise<void> {
+  /** Upserts the rows of a JSON array (UTF-8 bytes, sent as one binary text parameter). */
+  private async upsert(rows: Buffer): Promise<void> {
     await sql`INSERT INTO live_state (${SNAPSHOT_COLUMNS})
       SELECT r->>0, (r->>1)::bigint, (r->>2)::date, (r->>3)::float8, (r->>4)::float8,
         (r->>5)::float8, (r->>6)::numeric::bigint, to_timestamp((r->>7)::float8 / 1000),
@@ -272,7 +262,7 @@ export class LivePublisher {
         (r->>18)::float8, (r->>19)::float8, (r->>20)::numeric::bigint,
         (r->>21)::numeric::integer, (r->>22)::float8, now()
       -- jsonb: each row is parsed once (->> on json text re-parses it per field).
-      FROM jsonb_array_elements(${`[${rows.join(',')}]`}::jsonb) AS r
+      FROM jsonb_array_elements(${rows}::text::jsonb) AS r
       ON CONFLICT (symbol) DO UPDATE SET
         version = EXCLUDED.version, session_day = EXCLUDED.session_day, price = EXCLUDED.price,
         bid = EXCLUDED.bid, ask = EXCLUDED.ask, last_size = EXCLUDED.last_size,

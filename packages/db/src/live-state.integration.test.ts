@@ -109,6 +109,16 @@ describe('live state through Postgres', () => {
     expect(version).toBeGreaterThan(0);
     expect(pctFromYesterday(got.price, got.prevClose)).toBeCloseTo(1.25, 10);
     expect(pctFromYesterday(5, null)).toBeNull();
+    // Rows travel as UTF-8 bytes: a symbol JSON must escape, non-ASCII, prices of any form.
+    const odd = state('Ü€"\\x', 0.000_123, { dayHigh: 1e21, dayLow: 1 / 3, vwap: -0.5 });
+    publisher.publish([odd]);
+    await until(() => f.latest.has(odd.symbol), 'the odd symbol');
+    const { version: v2, ...gotOdd } = f.latest.get(odd.symbol)!;
+    expect(gotOdd).toEqual(odd);
+    await publisher.flush();
+    const table = await sql<{ symbol: string; day_high: number; day_low: number }>`
+      SELECT symbol, day_high, day_low FROM live_state WHERE version = ${v2}`.execute(db);
+    expect(table.rows).toEqual([{ symbol: odd.symbol, day_high: 1e21, day_low: 1 / 3 }]);
   });
 
   it('splits thousands of symbols into payloads under 8,000 bytes and coalesces per symbol', async () => {

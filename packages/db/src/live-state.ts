@@ -60,7 +60,10 @@ export function pctFromYesterday(price: number, prevClose: number | null): numbe
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const nullable = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 
-/** The wire form of a row: a JSON array in a fixed order (see decodeRow). */
+/**
+ * The wire form of a row: a JSON array in a fixed order (see decodeRow). The reference: the
+ * publisher writes the same bytes without JSON.stringify (LiveRowStore, live-rows.ts).
+ */
 export function encodeRow(s: LiveSymbolState, version: number): string {
   return JSON.stringify([
     s.symbol,
@@ -123,7 +126,7 @@ export type LiveMessage =
   | { kind: 'states'; rows: LiveStateRow[] }
   | { kind: 'closed'; feed: string; closedThrough: number };
 
-/** Payload of a states message from encoded rows. */
+/** Payload of a states message from encoded rows (the reference for packPayloads). */
 export function statesPayload(rows: readonly string[]): string {
   return `{"k":"s","r":[${rows.join(',')}]}`;
 }
