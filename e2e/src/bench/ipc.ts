@@ -53,6 +53,12 @@ export interface ClientsReport {
   negative: number;
 }
 
+/** What the tap child answers to `stats` (since the last) and `report` (all). */
+export interface TapStats {
+  rows: number;
+  latency: Array<[number, number]>;
+}
+
 /** Messages a daemon child sends. */
 export type DaemonChildMessage =
   | { type: 'consumed'; trades: number; firstMs: number; lastMs: number }

@@ -18,7 +18,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createDb, type Db, LiveListener, sql, upsertBars } from '@timed/db';
+import { createDb, type Db, sql, upsertBars } from '@timed/db';
 import { createTestDatabase, freePort, startEmbeddedPostgres } from '@timed/db/testing';
 import { type EncodableRecord, writeRecord } from '@timed/dbn';
 import { type LocalGateway, startLocalGateway } from '@timed/dbn/gateway';
@@ -36,6 +36,7 @@ import {
   median,
   quantile,
   rssMb,
+  type TapStats,
 } from './ipc.js';
 
 const num = (name: string, dflt: number) => {
@@ -156,41 +157,6 @@ class ProcWatch {
   }
 }
 
-/**
- * A LISTEN connection of our own on the daemon's notifications: how old each published state's
- * last trade is when its NOTIFY arrives, i.e. the daemon's and Postgres' share of the latency
- * (the rest is the API's fan-out and the clients).
- */
-class PublishTap {
-  readonly all = new Map<number, number>();
-  readonly recent = new Map<number, number>();
-  private readonly listener: LiveListener;
-  private started = false;
-  constructor(url: string) {
-    this.listener = new LiveListener({
-      url,
-      applicationName: 'timed-live-bench-tap',
-      onEvent: (e) => {
-        if (e.type !== 'states') return;
-        const now = Date.now();
-        for (const r of e.rows) {
-          const ms = Math.max(0, now - r.lastTs);
-          this.all.set(ms, (this.all.get(ms) ?? 0) + 1);
-          this.recent.set(ms, (this.recent.get(ms) ?? 0) + 1);
-        }
-      },
-    });
-  }
-  async start(): Promise<void> {
-    await this.listener.start();
-    this.started = true;
-  }
-  async close(): Promise<void> {
-    if (this.started) await this.listener.close();
-    this.started = false;
-  }
-}
-
 interface PeakResult {
   seconds: number;
   targetRate: number;
@@ -273,12 +239,13 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
   const base = `http://127.0.0.1:${apiPort}`;
   let daemon: App | undefined;
   let api: App | undefined;
-  let tap = new PublishTap(url);
+  let tap: ChildProcess | undefined;
   const procs: ChildProcess[] = [];
   const rss = new ProcWatch(() => ({
     api: api?.child.pid,
     daemon: daemon?.child.pid,
     bench: process.pid,
+    tap: tap?.pid,
     ...Object.fromEntries(procs.map((p, i) => [`clients${i}`, p.pid])),
   })).start();
   try {
@@ -290,8 +257,17 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
     });
     await daemon.waitFor(/connected to the live gateway/, 120_000);
     log('peak.daemon', { pid: daemon.child.pid });
-    tap = new PublishTap(url);
-    if (TAP) await tap.start();
+    if (TAP) {
+      const child = fork(join(HERE, 'tap-child.js'), [], {
+        stdio: 'inherit',
+        env: { ...process.env, BENCH_TAP_URL: url },
+      });
+      tap = child;
+      await new Promise<void>((resolve, reject) => {
+        child.once('message', () => resolve());
+        child.once('exit', (code) => reject(new Error(`the tap exited (${code})`)));
+      });
+    }
     api = spawnApp(API, [], {
       DATABASE_URL: url,
       PORT: String(apiPort),
@@ -357,8 +333,7 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
       const now = Date.now();
       rss.sample();
       const window = stats.flatMap((x) => x.latency);
-      const tapWindow = [...tap.recent];
-      tap.recent.clear();
+      const tapWindow = tap ? (await ask<TapStats>(tap, { type: 'stats' })).latency : [];
       log('peak.progress', {
         elapsedS: round((now - t0) / 1000),
         latencyP50Ms: quantile(window, 0.5),
@@ -392,8 +367,9 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
     });
 
     // The last minute closes on the gateway's first heartbeat after its end; then the clients
-    // should hold every closed bar and each symbol's last price. Wait until they do, or stop
-    // once nothing has changed for 20 s.
+    // should hold every closed bar and each symbol's last price. Wait until they do, or until
+    // no event at all has arrived for 20 s (a backlog still draining keeps us waiting), at most
+    // 10 minutes.
     const lastMinute = ledger.lastRecvMs - (ledger.lastRecvMs % MINUTE_MS);
     const expected = symbolIdx.map((s) => ledger.expectedBars(s));
     const expectedBars = expected.reduce((a, e) => a + e.bars, 0);
@@ -402,18 +378,29 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
       'the last minute to end',
       120_000,
     );
-    let seen = -1;
+    const settleFrom = Date.now();
+    let seenEvents = -1;
     let still = Date.now();
+    let loggedAt = 0;
     for (;;) {
       const stats = await Promise.all(procs.map((c) => ask<ClientsStats>(c, { type: 'stats' })));
       const bars = stats.reduce((a, s) => a + s.finalBars, 0);
+      const events = stats.reduce((a, s) => a + s.events, 0);
       if (bars >= expectedBars) break;
-      if (bars !== seen) {
-        seen = bars;
+      if (events !== seenEvents) {
+        seenEvents = events;
         still = Date.now();
-        log('peak.settling', { finalBars: bars, expected: expectedBars });
-      } else if (Date.now() - still > 20_000) {
-        log('peak.warning', { msg: 'closed bars stopped arriving short of the expected count' });
+      }
+      if (Date.now() - loggedAt >= 5_000) {
+        loggedAt = Date.now();
+        log('peak.settling', { finalBars: bars, expected: expectedBars, events });
+      }
+      if (Date.now() - still > 20_000) {
+        log('peak.warning', { msg: 'nothing arrived for 20 s short of the expected closed bars' });
+        break;
+      }
+      if (Date.now() - settleFrom > 600_000) {
+        log('peak.warning', { msg: 'still short of the expected closed bars after 10 minutes' });
         break;
       }
       await sleep(1_000);
@@ -422,6 +409,8 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
     rss.sample();
     const h = await health(base);
     const reports = await Promise.all(procs.map((c) => ask<ClientsReport>(c, { type: 'report' })));
+    const tapAll = tap ? (await ask<TapStats>(tap, { type: 'report' })).latency : [];
+    tap?.send({ type: 'exit' });
     const connectedS = round((Date.now() - openedAt) / 1000);
     const all: ClientReport[] = reports.flatMap((r) => r.clients).sort((a, b) => a.id - b.id);
     const hist = new Map<number, number>();
@@ -464,8 +453,8 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
       gatewayLagMaxMs: lagMax,
       clients: CLIENTS,
       clientsOpenAtStart: clientsOpen,
-      publishedP50Ms: quantile([...tap.all], 0.5),
-      publishedP99Ms: quantile([...tap.all], 0.99),
+      publishedP50Ms: quantile(tapAll, 0.5),
+      publishedP99Ms: quantile(tapAll, 0.99),
       latencyP50Ms: quantile(pairs, 0.5),
       latencyP99Ms: quantile(pairs, 0.99),
       latencyMaxMs: pairs.length ? Math.max(...pairs.map(([ms]) => ms)) : Number.NaN,
@@ -502,7 +491,7 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
     return result;
   } finally {
     rss.stop();
-    await tap.close();
+    if (tap && tap.exitCode === null) tap.kill();
     for (const c of procs) if (c.exitCode === null) c.kill();
     await api?.stop();
     await daemon?.stop();

@@ -10,6 +10,7 @@ export default defineConfig({
     'live-peak': 'src/bench/live-peak.ts',
     'daemon-child': 'src/bench/daemon-child.ts',
     'sse-clients': 'src/bench/sse-clients.ts',
+    'tap-child': 'src/bench/tap-child.ts',
   },
   outDir: 'dist',
   format: ['esm'],
