@@ -1,17 +1,25 @@
-// `pnpm --filter @timed/e2e bench` (also run by the root `pnpm bench`): the live screener at the
-// feed's peak (issue 15's benchmark). Prints figures and ratios; asserts nothing.
+// `pnpm --filter @timed/e2e bench` (also run by the root `pnpm bench`; needs the apps built, which
+// turbo's bench task does): the live screener at the feed's peak (issue 15's benchmark). Prints
+// figures and ratios; asserts nothing. About 5 minutes at full size.
 //
 // Phase "peak": the local Databento gateway (@timed/dbn/gateway) sends trades at BENCH_LIVE_RATE
 // (120,000/s) over BENCH_LIVE_SYMBOLS (8,000) for BENCH_LIVE_SECONDS (60) to the built screener
 // daemon (`timed-screener run`), each trade's ts_recv stamped with the wall-clock time the gateway
-// writes it; the built API serves BENCH_LIVE_CLIENTS (1,000) SSE clients of /stream (20 symbols
-// each, 100 also on the leaderboard) in BENCH_LIVE_CLIENT_PROCS (2) processes. Reported: trade
-// sent -> `price` event received (p50/p99, goals 300 ms / 1 s), closed bars and last prices
-// delivered vs what the gateway sent, clients dropped, API and daemon RSS.
-// Phase "rate": the daemon (runDaemon in a child, daemon-child.ts) takes BENCH_RATE_TRADES trades
-// as fast as it can from the gateway, live publishing on vs off, alternating rounds
-// (BENCH_RATE_ROUNDS each), medians (goal: on >= 0.9 x off).
-// BENCH_LIVE_PHASES=peak,rate picks phases. Progress: JSON lines on stderr; the report on stdout.
+// writes it (its beforeSend hook); the built API serves BENCH_LIVE_CLIENTS (1,000) SSE clients of
+// /stream (BENCH_LIVE_CLIENT_SYMBOLS = 20 random symbols each, BENCH_LIVE_LEADERBOARD_CLIENTS =
+// 100 also on the leaderboard) in BENCH_LIVE_CLIENT_PROCS (2) processes. Reported: trade sent ->
+// `price` event received (p50/p99, goals 300 ms / 1 s), and the daemon's + Postgres' share of it
+// (a LISTEN tap of our own, tap-child.ts; BENCH_LIVE_TAP=0 leaves it out); closed bars (count,
+// trade_count and volume sums) and last prices delivered vs what the gateway sent; clients
+// dropped; RSS and CPU of each process.
+// Phase "rate": the daemon (runDaemon in a child, daemon-child.ts, as the CLI cannot turn live
+// publishing off) takes BENCH_RATE_TRADES (2,000,000) trades as fast as it can from the gateway,
+// live publishing on vs off, alternating rounds (BENCH_RATE_ROUNDS = 3 each), medians (goal:
+// on >= 0.9 x off).
+// BENCH_LIVE_PHASES=peak,rate picks phases. Progress: JSON lines on stderr; the report on stdout
+// (readable lines, then one JSON line). A quick run:
+//   BENCH_LIVE_SECONDS=10 BENCH_LIVE_RATE=20000 BENCH_LIVE_CLIENTS=100 BENCH_LIVE_CLIENT_PROCS=1 \
+//   BENCH_LIVE_LEADERBOARD_CLIENTS=10 BENCH_RATE_TRADES=200000 BENCH_RATE_ROUNDS=1 pnpm bench
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
