@@ -11,11 +11,13 @@ import { type LocalGateway, startLocalGateway, tradesSource } from '@timed/dbn/g
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { API, type App, eventually, SCREENER, spawnApp, timedDb } from './processes.js';
-import { pastSession, quotesFromTrades, sessionFile } from './sessions.js';
+import { pastSession, quotesFromTrades, sessionFeedClock, sessionFile } from './sessions.js';
 
 const KEY = 'db-e2etestkey0000000000000000000';
 const adminUrl = inject('adminUrl');
 const work = mkdtempSync(join(tmpdir(), 'timed-e2e-runbook-'));
+// An hour of trades that ended at least 30 minutes ago, wholly inside one session day (they start
+// at 04:00 New York) whatever the hour the test runs at: see pastSessionWindow.
 const session = pastSession({
   minutes: 60,
   endedMinutesAgo: 30,
@@ -159,6 +161,10 @@ describe("the seed's migration runbook, checked through the API", () => {
       apiKey: KEY,
       source: tradesSource(session),
       heartbeatMs: 1_000,
+      // Heartbeats in the session's time, not the wall clock's: the daemon's live state follows
+      // the feed's clock, and a 04:00 New York between the session and now would start a new
+      // session day with every volume at 0 before the leaderboard is checked.
+      nowNs: sessionFeedClock(session),
     });
     daemon = spawnApp(SCREENER, ['run'], {
       DATABASE_URL: url,
@@ -170,9 +176,12 @@ describe("the seed's migration runbook, checked through the API", () => {
       async () => {
         const body = (await (await fetch(`${apiBase}/migration/status?min_days=0`)).json()) as {
           passed: boolean;
-          criteria: Array<{ id: string; pass: boolean }>;
+          criteria: Array<{ id: string; pass: boolean; details: unknown }>;
         };
-        return body.passed ? body : undefined;
+        if (body.passed) return body;
+        // Thrown, so that a timeout names what still fails.
+        const failing = body.criteria.filter((c) => !c.pass);
+        throw new Error(`failing ${JSON.stringify(failing)}`);
       },
       60_000,
       'every migration criterion to pass',
