@@ -16,6 +16,8 @@
 // publishing off) takes BENCH_RATE_TRADES (2,000,000) trades as fast as it can from the gateway,
 // live publishing on vs off, alternating rounds (BENCH_RATE_ROUNDS = 3 each), medians (goal:
 // on >= 0.9 x off).
+// BENCH_LIVE_PROFILE=api,daemon writes V8 CPU profiles of those processes (peak phase) to
+// BENCH_LIVE_PROFILE_DIR (default <tmp>/timed-live-bench-profiles); they slow what they profile.
 // BENCH_LIVE_PHASES=peak,rate picks phases. Progress: JSON lines on stderr; the report on stdout
 // (readable lines, then one JSON line). A quick run:
 //   BENCH_LIVE_SECONDS=10 BENCH_LIVE_RATE=20000 BENCH_LIVE_CLIENTS=100 BENCH_LIVE_CLIENT_PROCS=1 \
@@ -65,6 +67,15 @@ const RATE_TRADES = num('BENCH_RATE_TRADES', 2_000_000);
 const RATE_ROUNDS = num('BENCH_RATE_ROUNDS', 3);
 const PHASES = (process.env.BENCH_LIVE_PHASES ?? 'peak,rate').split(',').map((s) => s.trim());
 const TAP = process.env.BENCH_LIVE_TAP !== '0';
+/** `api`, `daemon` or both: V8 CPU profiles of those processes into BENCH_LIVE_PROFILE_DIR. */
+const PROFILE = (process.env.BENCH_LIVE_PROFILE ?? '').split(',').map((s) => s.trim());
+const PROFILE_DIR =
+  process.env.BENCH_LIVE_PROFILE_DIR ?? join(tmpdir(), 'timed-live-bench-profiles');
+/** spawnApp, with `node --cpu-prof` for the processes BENCH_LIVE_PROFILE names. */
+const launch = (name: string, script: string, args: string[], env: Record<string, string>) =>
+  PROFILE.includes(name)
+    ? spawnApp('--cpu-prof', [`--cpu-prof-dir=${PROFILE_DIR}`, script, ...args], env)
+    : spawnApp(script, args, env);
 const KEY = 'db-livebenchkey0123456789ABCDEFG';
 const MINUTE_MS = 60_000;
 /** A v3 TradeMsg on the wire. */
@@ -257,7 +268,7 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
     ...Object.fromEntries(procs.map((p, i) => [`clients${i}`, p.pid])),
   })).start();
   try {
-    daemon = spawnApp(SCREENER, ['run'], {
+    daemon = launch('daemon', SCREENER, ['run'], {
       DATABASE_URL: url,
       DATABENTO_API_KEY: KEY,
       DATABENTO_LIVE_GATEWAY: gateway.address,
@@ -276,7 +287,7 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
         child.once('exit', (code) => reject(new Error(`the tap exited (${code})`)));
       });
     }
-    api = spawnApp(API, [], {
+    api = launch('api', API, [], {
       DATABASE_URL: url,
       PORT: String(apiPort),
       LOG_LEVEL: 'warn',
@@ -284,7 +295,16 @@ async function peakPhase(adminUrl: string): Promise<PeakResult> {
       LIVE_MAX_STREAMS: String(Math.max(2_000, CLIENTS + 100)),
       LIVE_MAX_SYMBOLS_PER_STREAM: String(Math.max(100, CLIENT_SYMBOLS)),
     });
-    await until(() => health(base).catch(() => undefined), 'the API', 120_000);
+    const apiApp = api;
+    await until(
+      () => {
+        if (apiApp.child.exitCode !== null)
+          throw new Error(`the API exited: ${apiApp.output.slice(-5).join(' | ')}`);
+        return health(base).catch(() => undefined);
+      },
+      'the API',
+      120_000,
+    );
     log('peak.api', { pid: api.child.pid, base });
 
     // Clients: CLIENT_SYMBOLS random distinct symbols each; every (CLIENTS / LEADERBOARD)-th
