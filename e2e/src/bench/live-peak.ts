@@ -16,7 +16,7 @@
 // publishing off) takes BENCH_RATE_TRADES (2,000,000) trades as fast as it can from the gateway,
 // live publishing on vs off, alternating rounds (BENCH_RATE_ROUNDS = 3 each), medians (goal:
 // on >= 0.9 x off).
-// BENCH_LIVE_PROFILE=api,daemon writes V8 CPU profiles of those processes (peak phase) to
+// BENCH_LIVE_PROFILE=api,daemon writes V8 CPU profiles of those processes (daemon: both phases) to
 // BENCH_LIVE_PROFILE_DIR (default <tmp>/timed-live-bench-profiles); they slow what they profile.
 // BENCH_LIVE_PHASES=peak,rate picks phases. Progress: JSON lines on stderr; the report on stdout
 // (readable lines, then one JSON line). A quick run:
@@ -590,6 +590,7 @@ async function rateRound(
   });
   const child = fork(join(HERE, 'daemon-child.js'), [], {
     stdio: 'inherit',
+    execArgv: PROFILE.includes('daemon') ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [],
     env: {
       ...process.env,
       BENCH_DAEMON: JSON.stringify({
