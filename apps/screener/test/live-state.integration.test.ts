@@ -315,6 +315,11 @@ describe('live state published by the daemon (local gateway, real Postgres)', ()
       expectFigures(live.latest.get(symbol), f);
       expect(live.latest.get(symbol)!.sessionDay).toBe('2026-03-10');
     }
+    // No AAA state went out without its previous close, which was always known or being loaded:
+    // not its first (a new symbol), nor the new day's before Monday's close was loaded.
+    const aaa = live.seen.filter((r) => r.symbol === 'AAA');
+    expect(aaa.filter((r) => r.sessionDay === '2026-03-10' && r.prevClose !== 60)).toEqual([]);
+    expect(aaa.filter((r) => r.sessionDay === '2026-03-09' && r.prevClose !== 50)).toEqual([]);
     // Before the rollover the figures covered Monday's session day (from 03:50 on: the feed).
     const monday = live.seen.filter((r) => r.symbol === 'AAA' && r.sessionDay === '2026-03-09');
     const mondayMax = Math.max(...monday.map((r) => r.tradeCount));

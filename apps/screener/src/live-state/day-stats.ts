@@ -72,7 +72,7 @@ export class DayStats implements LiveTap {
   /** Told after the day rolled over (not when the first day starts); synchronous: keep it cheap. */
   onRollover: ((day: string) => void) | undefined;
   /** Told about each symbol seen for the first time (its previous close is unknown). */
-  onNewSymbol: ((symbol: string) => void) | undefined;
+  onNewSymbol: ((symbol: string, index: number) => void) | undefined;
 
   constructor(source: BarSource) {
     this.quoteMode = source === 'mbp-1';
@@ -253,7 +253,13 @@ export class DayStats implements LiveTap {
     out.prevClose = Number.isNaN(prev) ? null : prev;
   }
 
-  private markDirty(i: number): void {
+  /** The index of a known symbol (undefined when it has none). */
+  indexOfKnown(symbol: string): number | undefined {
+    return this.indexBySymbol.get(symbol);
+  }
+
+  /** Marks index `i` changed (published at the next takeDirty). */
+  markDirty(i: number): void {
     if (this.dirtyFlag[i] === 1) return;
     this.dirtyFlag[i] = 1;
     this.dirtyList[this.dirtyCount++] = i;
@@ -282,7 +288,7 @@ export class DayStats implements LiveTap {
     if (i === this.capacity) this.grow(i * 2);
     this.symbols.push(symbol);
     this.indexBySymbol.set(symbol, i);
-    this.onNewSymbol?.(symbol);
+    this.onNewSymbol?.(symbol, i);
     return i;
   }
 

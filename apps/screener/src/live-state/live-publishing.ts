@@ -33,6 +33,11 @@ export interface LivePublishingOptions {
   prevCloseRetryMs?: number;
   /** Longest hold of the first publish after a restore while the replay catches up (30 s). */
   maxHoldMs?: number;
+  /**
+   * Longest hold of a symbol's states while its previous close for the day is being loaded (a
+   * new symbol, every symbol after the rollover): 10 s, then it goes out with none.
+   */
+  maxPrevCloseHoldMs?: number;
 }
 
 const BLANK_STATE: LiveSymbolState = {
@@ -95,6 +100,16 @@ export class LivePublishing {
   private holdUntilMs = 0;
   private holdSince = 0;
   private readonly maxHoldMs: number;
+  /**
+   * Per DayStats index, since when (Date.now()) its previous close for the current day is being
+   * loaded; 0 = known. Such a symbol is not published meanwhile (up to maxPrevCloseHoldMs), so
+   * no state goes out with a null prev_close that is about to be known: not a new symbol's first
+   * state, nor (the rollover) the new day's states, whose previous close is a query away.
+   */
+  private prevWaitSince = new Float64Array(1024);
+  private readonly maxPrevHoldMs: number;
+  /** Indices skipped by the last takeDirty (marked dirty again after it). */
+  private readonly skipped: number[] = [];
 
   constructor(o: LivePublishingOptions) {
     this.db = o.db;
@@ -103,10 +118,19 @@ export class LivePublishing {
     this.intervalMs = o.intervalMs ?? 250;
     this.retryMs = o.prevCloseRetryMs ?? 5_000;
     this.maxHoldMs = o.maxHoldMs ?? 30_000;
+    this.maxPrevHoldMs = o.maxPrevCloseHoldMs ?? 10_000;
     this.day = new DayStats(o.source);
-    this.day.onNewSymbol = (s) => this.pendingPrev.push(s);
+    this.day.onNewSymbol = (s, i) => {
+      this.pendingPrev.push(s);
+      this.waitForPrev(i, Date.now());
+    };
     this.day.onRollover = (day) => {
+      // The new day's previous close is the close of the last regular-session bar of the latest
+      // earlier trading day in price_bars: a query, not the last price we saw (after-hours
+      // trades, a day without regular-session bars). Its states wait for it.
       this.pendingPrev = [...this.day.symbols];
+      const now = Date.now();
+      for (let i = 0; i < this.day.symbols.length; i++) this.waitForPrev(i, now);
       this.log.info({ sessionDay: day }, 'session day rolled over: day figures reset');
     };
     this.publisher = new LivePublisher(o.db, {
@@ -169,7 +193,9 @@ export class LivePublishing {
     const out = this.out;
     out.length = 0;
     this.day.takeDirty(this.visit);
-    this.publisher.publish(out);
+    for (const i of this.skipped) this.day.markDirty(i);
+    this.skipped.length = 0;
+    if (out.length > 0) this.publisher.publish(out);
   }
 
   /**
@@ -205,7 +231,24 @@ export class LivePublishing {
     await this.publisher.close();
   }
 
+  private waitForPrev(i: number, now: number): void {
+    if (i >= this.prevWaitSince.length) {
+      const grown = new Float64Array(Math.max(i + 1, this.prevWaitSince.length * 2));
+      grown.set(this.prevWaitSince);
+      this.prevWaitSince = grown;
+    }
+    this.prevWaitSince[i] = now;
+  }
+
   private copy(i: number): void {
+    const waiting = this.prevWaitSince[i]!;
+    if (waiting > 0) {
+      if (Date.now() - waiting < this.maxPrevHoldMs) {
+        this.skipped.push(i);
+        return;
+      }
+      this.prevWaitSince[i] = 0;
+    }
     let s = this.states[i];
     if (s === undefined) {
       s = { ...BLANK_STATE, symbol: this.day.symbols[i]! };
@@ -232,6 +275,10 @@ export class LivePublishing {
         const closes = new Map<string, number>();
         for (const [s, pc] of found) closes.set(s, pc.close);
         this.day.setPrevCloses(closes, symbols);
+        for (const s of symbols) {
+          const i = this.day.indexOfKnown(s);
+          if (i !== undefined) this.prevWaitSince[i] = 0;
+        }
       })
       .catch((err: unknown) => {
         this.pendingPrev.push(...symbols);
