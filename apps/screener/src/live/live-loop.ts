@@ -38,9 +38,10 @@ export class LiveLoop {
   readonly aggregator: BarAggregator;
   private client: LiveClient | undefined;
   private readonly replayMarginNs: bigint;
-  /** Records taken off the client so far, and whether the consumer waits on an empty queue. */
-  private processed = 0;
-  private idle = false;
+  /** Told once the consumer waits on the client with nothing queued (see drained). */
+  private drainWaiters: Array<() => void> = [];
+  /** True while a session's records are being consumed. */
+  private consuming = false;
   /** Where the first session starts (also the resume point before any record). */
   private firstMinute = 0;
 
@@ -115,13 +116,14 @@ export class LiveLoop {
     }, 1_000);
     watchdog.unref();
     const records = client[Symbol.asyncIterator]();
+    this.consuming = true;
     try {
       for (;;) {
-        this.idle = true;
-        const next = await records.next();
-        this.idle = false;
+        const pending = records.next();
+        // The iterator parks inside next() when nothing is queued: every record is aggregated.
+        if (client.waiting) this.wakeDrainWaiters();
+        const next = await pending;
         if (next.done) break;
-        this.processed++;
         this.aggregator.handleRecord(next.value as DbnRecord);
       }
       if (stop.aborted) return 'stopped';
@@ -131,22 +133,30 @@ export class LiveLoop {
       if (err instanceof LiveError) return err;
       throw err;
     } finally {
-      this.idle = true;
+      // Nothing more comes from this client: a resumeStart waiting on it goes on (and sees the
+      // client closed).
+      this.consuming = false;
+      this.wakeDrainWaiters();
       clearInterval(watchdog);
       stop.removeEventListener('abort', onStop);
     }
   }
 
   /**
-   * Resolves once every record the old session delivered is aggregated: the consumer waits on an
-   * empty queue across a macrotask (the session is closed, so nothing more arrives).
+   * Resolves once every record the old session delivered is aggregated (the session is closed,
+   * so nothing more arrives): at once when the consumer already waits on the client with nothing
+   * queued, else when the consumer gets there (told by the loop) or the session ends.
    */
-  private async drained(): Promise<void> {
-    for (;;) {
-      const before = this.processed;
-      await new Promise((r) => setImmediate(r));
-      if (this.idle && this.processed === before) return;
-    }
+  private drained(): Promise<void> {
+    if (!this.consuming || this.client?.waiting !== false) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private wakeDrainWaiters(): void {
+    if (this.drainWaiters.length === 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** The minute to replay from: the aggregator's, or an older one whose bars were refused. */

@@ -180,6 +180,15 @@ export class LiveClient implements AsyncIterable<DbnRecord> {
     }
   }
 
+  /**
+   * True while the iterator waits for a record with none queued: every record received so far
+   * was handed out and its consumer has asked for the next (a caller that must know all of them
+   * are consumed, e.g. before resuming, waits for this).
+   */
+  get waiting(): boolean {
+    return this.wake !== undefined;
+  }
+
   /** Close the connection and stop reconnecting; pending iteration ends. */
   async close(): Promise<void> {
     this.closed = true;
