@@ -112,6 +112,18 @@ export function cpuSeconds(pid: number | undefined): number | undefined {
     return undefined;
   }
 }
+/** Busy CPU time of the whole machine (all cores, all processes) in seconds, from /proc/stat. */
+export function machineBusySeconds(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    // cpu user nice system idle iowait irq softirq steal ...: busy = all but idle and iowait.
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const busy = f.reduce((a, x) => a + x, 0) - (f[3] ?? 0) - (f[4] ?? 0);
+    return busy / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
 /** USER_HZ: 100 on Linux everywhere that matters here. */
 const CLOCK_TICKS = 100;
 

@@ -43,6 +43,7 @@ import {
   type ClientsStats,
   cpuSeconds,
   type DaemonChildMessage,
+  machineBusySeconds,
   median,
   quantile,
   rssMb,
@@ -159,6 +160,7 @@ class ProcWatch {
       if (s !== undefined) this.cpuMarks.set(name, s);
     }
     this.cpuMarks.set('@wall', Date.now() / 1000);
+    this.cpuMarks.set('@machine', machineBusySeconds() ?? Number.NaN);
   }
   /** Share of one core each process used since markCpu (1 = a whole core). */
   cpuShare(): Record<string, number> {
@@ -169,6 +171,9 @@ class ProcWatch {
       const m = this.cpuMarks.get(name);
       if (s !== undefined && m !== undefined) out[name] = round((s - m) / wall, 2);
     }
+    // Everything on the machine, other work included: how contended the cores were.
+    const busy = machineBusySeconds();
+    if (busy !== undefined) out.machine = round((busy - this.cpuMarks.get('@machine')!) / wall, 2);
     return out;
   }
   stop(): void {
@@ -556,7 +561,8 @@ async function rateRound(
   // clock as fast as the daemon reads. One trade a minute later closes the last minute.
   // Encoded beforehand (raw records): the gateway only copies bytes, so the daemon, not the
   // gateway, sets the pace (the report shows how often the gateway waited on it).
-  const base = Date.now() - (Date.now() % MINUTE_MS) + 2 * MINUTE_MS;
+  const now = Date.now();
+  const base = now - (now % MINUTE_MS) + 2 * MINUTE_MS;
   const baseNs = BigInt(base) * 1_000_000n;
   const stepNs = 1e9 / RATE;
   const bytes = new Uint8Array((RATE_TRADES + 1) * TRADE_BYTES);
@@ -621,23 +627,65 @@ async function rateRound(
         child.once('exit', (code) =>
           reject(new Error(`the daemon child exited (${code}) before the end`)),
         );
+        const sessions = () =>
+          JSON.stringify(
+            gateway.sessions.map((x) => ({ sent: x.recordsSent, waiting: x.waitingForDrain })),
+          );
+        setTimeout(
+          () =>
+            reject(
+              new Error(
+                `the daemon took no ${RATE_TRADES + 1} trades in 10 minutes; gateway sessions ${sessions()}`,
+              ),
+            ),
+          600_000,
+        ).unref();
       },
     );
     clearInterval(sampler);
+    // Written = every trade before the sentinel's minute is in a stored bar (trade_count sums);
+    // bars per minute are then compared with what was sent.
     const sentinelMinute = ledger.lastRecvMs - (ledger.lastRecvMs % MINUTE_MS);
-    const bars = ledger.barCount(sentinelMinute);
-    await until(
-      async () => {
-        const r = await sql<{ n: string }>`SELECT count(*)::text AS n FROM price_bars
-          WHERE timestamp >= ${new Date(base)} AND timestamp < ${new Date(sentinelMinute)}`.execute(
-          db,
-        );
-        return Number(r.rows[0]!.n) >= bars;
-      },
-      'the closed minutes written',
-      300_000,
-    );
-    const written = Date.now();
+    const sums = async () =>
+      (
+        await sql<{ minute: Date; bars: string; trades: string }>`
+          SELECT timestamp AS minute, count(*)::text AS bars, sum(trade_count)::text AS trades
+          FROM price_bars WHERE timestamp >= ${new Date(base - MINUTE_MS)}
+            AND timestamp < ${new Date(sentinelMinute)}
+          GROUP BY timestamp ORDER BY timestamp`.execute(db)
+      ).rows;
+    let writtenOk = true;
+    try {
+      await until(
+        async () => (await sums()).reduce((a, r) => a + Number(r.trades), 0) >= RATE_TRADES,
+        'the closed minutes written',
+        120_000,
+      );
+    } catch {
+      writtenOk = false;
+    }
+    const stored = await sums();
+    const sent = [...ledger.minutes]
+      .filter(([m]) => m < sentinelMinute)
+      .map(([m, t]) => ({
+        minute: new Date(m).toISOString(),
+        bars: t.trades.filter((n) => n > 0).length,
+        trades: t.trades.reduce((a, n) => a + n, 0),
+      }));
+    const storedView = stored.map((r) => ({
+      minute: r.minute.toISOString(),
+      bars: Number(r.bars),
+      trades: Number(r.trades),
+    }));
+    if (!writtenOk || JSON.stringify(storedView) !== JSON.stringify(sent)) {
+      log('rate.warning', {
+        msg: 'stored bars differ from what the gateway sent',
+        round,
+        sent,
+        stored: storedView,
+      });
+    }
+    const written = writtenOk ? Date.now() : Number.NaN;
     const consumeMs = consumed.lastMs - consumed.firstMs;
     return {
       live,
@@ -701,7 +749,9 @@ function printPeak(p: PeakResult): void {
     `  last price per symbol = the last trade the gateway sent: ${p.lastPrices.matched}/${p.lastPrices.expected} (${pct(p.lastPrices.matched, p.lastPrices.expected)}); clients with all: ${p.lastPrices.clientsComplete}/${p.clients}`,
     `  provisional bar events ${p.provisionalBars.toLocaleString('en-US')}; leaderboard events per leaderboard client (median) ${p.leaderboard.eventsMedian} in ${p.leaderboard.connectedS} s connected (at most 1/s), clients that saw rows with volume: ${p.leaderboard.withVolume}/${p.leaderboard.clients}`,
     `  dropped clients: ${p.dropped.byHealth} (/health), ${p.dropped.byClients} (clients whose stream ended early)${p.dropped.errors.length ? `: ${p.dropped.errors.join('; ')}` : ''}`,
-    `  CPU while the feed ran (cores; bench = gateway + this script): ${Object.entries(p.cpu)
+    `  CPU while the feed ran (cores; bench = gateway + this script; machine = every process on it, other work included): ${Object.entries(
+      p.cpu,
+    )
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')} of ${cpus().length}`,
     `  RSS max (MiB): ${Object.entries(p.rssMb)
