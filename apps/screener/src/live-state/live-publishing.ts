@@ -241,7 +241,7 @@ export class LivePublishing {
   }
 
   private copy(i: number): void {
-    const waiting = this.prevWaitSince[i]!;
+    const waiting = this.prevWaitSince[i] ?? 0;
     if (waiting > 0) {
       if (Date.now() - waiting < this.maxPrevHoldMs) {
         this.skipped.push(i);

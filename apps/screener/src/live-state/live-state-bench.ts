@@ -1,4 +1,5 @@
 import { createDb } from '@timed/db';
+import { createTestDatabase, startTestServer } from '@timed/db/testing';
 import { type DbnRecord, trade } from '@timed/dbn';
 import { mulberry32 } from '@timed/dbn/prng';
 import { pino } from 'pino';
@@ -9,12 +10,16 @@ import { LivePublishing } from './live-publishing.js';
 // What live state costs on the daemon's per-record path (decoded records, one at a time, as the
 // Live client hands them over): the aggregator alone, with DayStats fed per record, and with the
 // publish step as well (every 30,000 records = 250 ms at the feed's 120,000 trades/s peak: copy
-// of the changed symbols into reused states and their encoding; the NOTIFY itself runs on
-// Postgres and is not timed here: nothing is listening at 127.0.0.1:1). Rounds alternate the
-// variants; medians are reported because the machine is shared.
+// of the changed symbols, their encoding and their NOTIFY to a real Postgres: DATABASE_URL, else
+// an embedded one; the live_state snapshot every 4th flush = once a second). Records/s count the
+// process's own synchronous work only; the wait for Postgres is reported apart, with the
+// process CPU (user + system, all threads) a flush costs from its start until Postgres answered,
+// over the flushes that published something (the first wait for the previous closes).
+// Rounds alternate the variants; medians are reported because the machine is shared.
 //
 //   pnpm exec esbuild --bundle --platform=node --format=esm --packages=external \
-//     src/live-state/live-state-bench.ts --outfile=dist/live-state-bench.js && node dist/live-state-bench.js
+//     --loader:.wat=empty src/live-state/live-state-bench.ts --outfile=dist/live-state-bench.js \
+//     && node dist/live-state-bench.js
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const SYMBOLS = 8_000;
@@ -41,18 +46,29 @@ for (let k = 0; k < RECORDS; k++) {
 }
 
 const log = pino({ level: 'silent' });
-const db = createDb('postgres://bench@127.0.0.1:1/none', { max: 1 });
+const server = await startTestServer();
+const db = createDb(await createTestDatabase(server.adminUrl, { prefix: 'live_state_bench' }), {
+  max: 2,
+});
 
 type Variant = 'bars only' | '+ day stats' | '+ day stats + publish';
 
-/** Time in flush() and states published, over the publish variant's rounds. */
-let flushNs = 0n;
-let flushes = 0;
+/** Per flush of the publish variant: sync time, process CPU until sent, wall until sent. */
+const flushMs: number[] = [];
+const flushCpuMs: number[] = [];
+const sentWallMs: number[] = [];
+let flushedStates = 0;
 
-function run(variant: Variant): number {
+async function run(variant: Variant): Promise<number> {
   const publishing =
     variant === '+ day stats + publish'
-      ? new LivePublishing({ db, source: 'trades', log, intervalMs: 3_600_000 })
+      ? new LivePublishing({
+          db,
+          source: 'trades',
+          log,
+          intervalMs: 3_600_000,
+          snapshotIntervalMs: 3_600_000,
+        })
       : undefined;
   const day = publishing?.day ?? (variant === '+ day stats' ? new DayStats('trades') : undefined);
   const agg = new BarAggregator({
@@ -64,28 +80,53 @@ function run(variant: Variant): number {
   if (publishing) {
     publishing.day.startDay('2026-03-10');
     publishing.start(agg);
+    await publishing.publisher.flush();
   }
-  const start = process.hrtime.bigint();
+  let busyNs = 0n;
+  let segment = process.hrtime.bigint();
   for (let k = 0; k < records.length; k++) {
     agg.handleRecord(records[k]!);
     if (publishing && k % PUBLISH_EVERY === PUBLISH_EVERY - 1) {
+      const cpu = process.cpuUsage();
       const f = process.hrtime.bigint();
+      const before = publishing.stats.published;
       publishing.flush();
-      flushNs += process.hrtime.bigint() - f;
-      flushes++;
+      const f1 = process.hrtime.bigint();
+      busyNs += f1 - segment;
+      const published = publishing.stats.published - before;
+      if (published > 0) {
+        flushMs.push(Number(f1 - f) / 1e6);
+        flushedStates += published;
+        if (flushMs.length % 4 === 0) await publishing.publisher.flush();
+        else await publishing.publisher.sent();
+        sentWallMs.push(Number(process.hrtime.bigint() - f) / 1e6);
+        const used = process.cpuUsage(cpu);
+        flushCpuMs.push((used.user + used.system) / 1e3);
+      } else {
+        // Symbols wait for their previous closes (a query) before their first publish: let the
+        // event loop turn, as the daemon's does between socket reads.
+        await new Promise((r) => setImmediate(r));
+      }
+      segment = process.hrtime.bigint();
     }
   }
-  const s = Number(process.hrtime.bigint() - start) / 1e9;
-  void publishing?.close();
-  return records.length / s;
+  busyNs += process.hrtime.bigint() - segment;
+  await publishing?.close();
+  return records.length / (Number(busyNs) / 1e9);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const variants: Variant[] = ['bars only', '+ day stats', '+ day stats + publish'];
 const rates = new Map<Variant, number[]>(variants.map((v) => [v, []]));
-for (const v of variants) run(v); // warm-up
+for (const v of variants) await run(v); // warm-up
+flushMs.length = 0;
+flushCpuMs.length = 0;
+sentWallMs.length = 0;
+flushedStates = 0;
 for (let round = 0; round < ROUNDS; round++) {
-  for (const v of round % 2 === 0 ? variants : [...variants].reverse()) rates.get(v)!.push(run(v));
+  for (const v of round % 2 === 0 ? variants : [...variants].reverse()) {
+    rates.get(v)!.push(await run(v));
+  }
 }
 const base = median(rates.get('bars only')!);
 for (const v of variants) {
@@ -98,10 +139,14 @@ for (const v of variants) {
   );
 }
 // A flush's cost is per 250 ms, not per record: its share of one core at 4 flushes a second.
-const perFlushMs = Number(flushNs) / 1e6 / flushes;
+const perFlush = (xs: number[]) => `${median(xs).toFixed(1)} ms`;
+const states = Math.round(flushedStates / flushMs.length);
 console.log(
-  `publish step: ${perFlushMs.toFixed(1)} ms per flush of up to ${SYMBOLS} changed symbols ` +
-    `(${((perFlushMs * 4) / 10).toFixed(1)}% of a core at 4 flushes/s)`,
+  `publish step, per flush of ${states} changed symbols (of ${SYMBOLS}), medians: ` +
+    `${perFlush(flushMs)} in flush() itself; process CPU until sent ${perFlush(flushCpuMs)} ` +
+    `(${((median(flushCpuMs) * 4) / 10).toFixed(1)}% of a core at 4 flushes/s); ` +
+    `wall until Postgres answered ${perFlush(sentWallMs)}`,
 );
 await db.destroy().catch(() => {});
+await server.stop();
 process.exit(0);
