@@ -133,13 +133,13 @@ describe('timed-screener run: failure exits', () => {
     const thief = new pg.Client({ connectionString: url, application_name: 'lock-thief' });
     await thief.connect();
     cleanups.push(() => thief.end());
-    // Drop the daemon's lock connection and take the lock before it can re-acquire it.
-    await thief.query(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-        WHERE application_name LIKE 'timed-screener:%' AND datname = current_database()`,
-    );
+    // Drop the daemon's lock connection and take the lock before it can re-acquire it: one
+    // statement, so the lock is tried the moment the backends are gone (pg_terminate_backend with
+    // a timeout waits for that). Two round trips lost the race to the daemon's reconnect under load.
     const took = await thief.query<{ ok: boolean }>(
-      'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
+      `SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok
+         FROM (SELECT count(pg_terminate_backend(pid, 5000)) AS n FROM pg_stat_activity
+                WHERE application_name LIKE 'timed-screener:%' AND datname = current_database()) gone`,
       [lockName('EQUS.MINI')],
     );
     expect(took.rows[0]!.ok).toBe(true);
