@@ -2,6 +2,7 @@ import { BAR_INTERVALS, type BarInterval, type BarSession, type DataSource } fro
 import { sql } from 'kysely';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { type CopyRender, copyRowRenderer } from './bars-copy-render.js';
 import {
   decodeBarsCursor,
   encodeBarsCursor,
@@ -53,7 +54,9 @@ export async function queryBarsAtInterval(
       sum(trade_count)::integer AS trade_count,
       bool_or(coalesce(is_legacy, false)) AS is_legacy,
       CASE WHEN bool_and(coalesce(data_source, 'mbp-1') = 'trades') THEN 'trades' ELSE 'mbp-1' END
-        AS data_source
+        AS data_source,
+      CASE WHEN sum(volume) > 0 AND bool_and(vwap IS NOT NULL OR volume = 0)
+        THEN trim_scale(round(sum(vwap * volume) / sum(volume), 9)) END AS vwap
     FROM price_bars
     WHERE symbol = ${options.symbol} AND deleted_at IS NULL ${startFilter} ${endFilter} ${fromFilter} ${legacyFilter}
     GROUP BY 2
@@ -177,78 +180,23 @@ function sqlLiteral(v: unknown): string {
   return `'${String(v).replaceAll("'", "''")}'`;
 }
 
-/** How a rendered read writes each bar: a JSON object, an NDJSON line's object, or a CSV line. */
-export type BarsRender = 'json' | 'ndjson' | 'csv';
-
 /**
- * The read with each bar written as text by Postgres itself (one column, plus the symbol first for
- * many-symbol JSON), in exactly the API's shapes: timestamps as ISO 8601 with milliseconds (bars sit
- * on whole minutes), numerics as their exact decimal text (valid JSON numbers), booleans as
- * true/false, an unknown VWAP as null (JSON) or empty (CSV). Node then only joins strings, or
- * passes COPY's bytes through.
- */
-export function renderedBarsSql(
-  o: ReadBarsOptions,
-  render: BarsRender,
-  options: { withSymbol?: boolean; inline?: boolean } = {},
-): { text: string; values: unknown[] } {
-  const inner = barsReadSql(o, options.inline);
-  const iso = `replace(t::text, ' ', 'T') || '.000Z'`;
-  const leg = `CASE WHEN leg THEN 'true' ELSE 'false' END`;
-  let expr: string;
-  if (render === 'csv') {
-    expr = `${options.withSymbol ? `symbol || ',' || ` : ''}${iso} || ',' || o || ',' || h || ',' || l || ',' || c || ',' || v || ',' || n || ',' || ${leg} || ',' || src || ',' || coalesce(vwap::text, '')`;
-  } else {
-    const head =
-      render === 'ndjson' ? `'{"symbol":"' || symbol || '","timestamp":"'` : `'{"timestamp":"'`;
-    expr = `${head} || ${iso} || '","open":' || o || ',"high":' || h || ',"low":' || l || ',"close":' || c || ',"volume":' || v || ',"trade_count":' || n || ',"is_legacy":' || ${leg} || ',"data_source":"' || src || '","vwap":' || coalesce(vwap::text, 'null') || '}'`;
-  }
-  const cols = render === 'json' && options.withSymbol ? `symbol, ${expr}` : expr;
-  return { text: `SELECT ${cols} FROM (${inner.text}) AS b`, values: inner.values };
-}
-
-/**
- * One page of bars rendered by Postgres (see renderedBarsSql): one string per bar, or
- * [symbol, string] with `withSymbol`. One round trip, a prepared statement.
- */
-export async function readRenderedBars(
-  db: Db,
-  options: ReadBarsOptions,
-  render: BarsRender,
-  withSymbol = false,
-): Promise<string[][]> {
-  const { text, values } = renderedBarsSql(options, render, { withSymbol });
-  const result = await poolOf(db).query<string[]>({
-    name: statementName(text),
-    text,
-    values,
-    rowMode: 'array',
-    types: RAW_TYPES,
-  } as pg.QueryConfig & { rowMode: 'array' });
-  return result.rows;
-}
-
-/**
- * The whole range rendered by Postgres as NDJSON or CSV lines (no header), streamed by
- * `COPY (...) TO STDOUT` on its own connection: the bytes go out as Postgres writes them, at the
- * pace the consumer reads (back-pressure reaches the server). Aborting `signal` cancels the COPY on
- * the server and releases the connection. Resolves once the stream is set up.
+ * The whole range as NDJSON or CSV lines (no header), streamed by `COPY (<read>) TO STDOUT` on its
+ * own connection and rendered from COPY's bytes as they arrive (bars-copy-render.ts), at the pace
+ * the consumer reads (back-pressure reaches the server). Aborting `signal` cancels the COPY on the
+ * server and releases the connection. Resolves once the stream is set up.
  */
 export async function copyRenderedBars(
   db: Db,
   options: Omit<ReadBarsOptions, 'limit'>,
-  render: 'ndjson' | 'csv',
+  render: CopyRender,
   signal: AbortSignal,
   withSymbol = true,
-): Promise<NodeJS.ReadableStream & { destroy(error?: Error): void }> {
+): Promise<AsyncGenerator<Buffer>> {
   const pool = poolOf(db);
   const client = await pool.connect();
   const pid = (client as unknown as { processID: number }).processID;
-  const { text } = renderedBarsSql({ ...options, limit: Number.MAX_SAFE_INTEGER }, render, {
-    withSymbol,
-    inline: true,
-  });
-  // COPY's text format escapes backslashes, tabs and newlines: the rendered lines hold none.
+  const { text } = barsReadSql({ ...options, limit: Number.MAX_SAFE_INTEGER }, true);
   const stream = client.query(copyTo(`COPY (${text}) TO STDOUT`));
   let done = false;
   const finish = (err?: Error) => {
@@ -269,7 +217,15 @@ export async function copyRenderedBars(
   stream.on('close', () => finish(new Error('COPY stream closed before its end')));
   if (signal.aborted) onAbort();
   else signal.addEventListener('abort', onAbort);
-  return stream;
+  const renderer = copyRowRenderer(render, withSymbol);
+  async function* rendered(): AsyncGenerator<Buffer> {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const out = renderer.push(chunk);
+      if (out.length > 0) yield out;
+    }
+    renderer.end();
+  }
+  return rendered();
 }
 
 const statementNames = new Map<string, string>();

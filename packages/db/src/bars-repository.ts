@@ -1,6 +1,6 @@
 import { type BarInput, barProblem, type DataSource } from '@timed/schema';
 import { sql } from 'kysely';
-import type { Db } from './database.js';
+import { type Db, PRICE_BAR_COLUMNS } from './database.js';
 import { DbError, InvalidBarError } from './errors.js';
 
 /** Rows per INSERT statement; one round trip each. */
@@ -71,26 +71,32 @@ async function upsertChunk(db: Db, bars: readonly BarInput[]): Promise<void> {
   }
   // Every value was validated by barProblem (symbols match [A-Z0-9._/-], numbers are finite), so
   // joining them into array literals is safe and much faster than pg's generic array serialiser.
+  const arrays: Record<(typeof PRICE_BAR_COLUMNS)[number], [literal: string, type: string]> = {
+    symbol: [arrayLiteral(symbol), 'varchar[]'],
+    timestamp: [arrayLiteral(ts), 'timestamptz[]'],
+    open: [arrayLiteral(open), 'numeric[]'],
+    high: [arrayLiteral(high), 'numeric[]'],
+    low: [arrayLiteral(low), 'numeric[]'],
+    close: [arrayLiteral(close), 'numeric[]'],
+    volume: [arrayLiteral(volume), 'bigint[]'],
+    trade_count: [arrayLiteral(count), 'integer[]'],
+    is_legacy: [arrayLiteral(legacy), 'boolean[]'],
+    data_source: [arrayLiteral(source), 'varchar[]'],
+    vwap: [`{${vwap.join(',')}}`, 'numeric[]'],
+  };
+  // One array per column in PRICE_BAR_COLUMNS' order, so unnest's columns line up with the INSERT's.
+  const values = sql.join(
+    PRICE_BAR_COLUMNS.map((c) => sql`${arrays[c][0]}::${sql.raw(arrays[c][1])}`),
+  );
+  const replaced = PRICE_BAR_COLUMNS.filter((c) => c !== 'symbol' && c !== 'timestamp').map(
+    (c) => sql`${sql.id(c)} = EXCLUDED.${sql.id(c)}`,
+  );
   await sql`
-    INSERT INTO price_bars (symbol, timestamp, open, high, low, close, volume, trade_count, is_legacy, data_source, vwap)
-    SELECT * FROM unnest(
-      ${arrayLiteral(symbol)}::varchar[], ${arrayLiteral(ts)}::timestamptz[],
-      ${arrayLiteral(open)}::numeric[], ${arrayLiteral(high)}::numeric[],
-      ${arrayLiteral(low)}::numeric[], ${arrayLiteral(close)}::numeric[],
-      ${arrayLiteral(volume)}::bigint[], ${arrayLiteral(count)}::integer[],
-      ${arrayLiteral(legacy)}::boolean[], ${arrayLiteral(source)}::varchar[],
-      ${`{${vwap.join(',')}}`}::numeric[])
-    ON CONFLICT (symbol, timestamp) DO UPDATE SET
-      open = EXCLUDED.open,
-      high = EXCLUDED.high,
-      low = EXCLUDED.low,
-      close = EXCLUDED.close,
-      volume = EXCLUDED.volume,
-      trade_count = EXCLUDED.trade_count,
-      is_legacy = EXCLUDED.is_legacy,
-      data_source = EXCLUDED.data_source,
-      vwap = EXCLUDED.vwap,
-      deleted_at = NULL`.execute(db);
+    INSERT INTO price_bars (${sql.join(PRICE_BAR_COLUMNS.map((c) => sql.id(c)))})
+    SELECT * FROM unnest(${values})
+    ON CONFLICT (symbol, timestamp) DO UPDATE SET ${sql.join(replaced)}, deleted_at = NULL`.execute(
+    db,
+  );
 }
 
 /** A stored bar as read back: numerics and bigints as exact decimal text. */
@@ -105,6 +111,8 @@ export interface StoredBar {
   trade_count: number;
   is_legacy: boolean;
   data_source: DataSource;
+  /** Volume-weighted average price; null when unknown (bars written without one). */
+  vwap: string | null;
 }
 
 /** Options of queryBars. `start`/`end` are inclusive. */
@@ -140,18 +148,7 @@ export async function queryBars(
   const after = options.cursor ? decodeBarsCursor(options.cursor) : undefined;
   let q = db
     .selectFrom('price_bars')
-    .select([
-      'symbol',
-      'timestamp',
-      'open',
-      'high',
-      'low',
-      'close',
-      'volume',
-      'trade_count',
-      'is_legacy',
-      'data_source',
-    ])
+    .select(PRICE_BAR_COLUMNS)
     .where('symbol', '=', options.symbol)
     .where('deleted_at', 'is', null);
   if (options.start) q = q.where('timestamp', '>=', options.start);

@@ -2,7 +2,6 @@
 export { sql } from 'kysely';
 export {
   type BarRow,
-  type BarsRender,
   barsReadSql,
   bucketInSession,
   copyOutCount,
@@ -13,12 +12,11 @@ export {
   queryBarsAtInterval,
   type ReadBarsOptions,
   readBarRows,
-  readRenderedBars,
-  renderedBarsSql,
   streamBarRows,
   utcTextToDate,
   utcTextToIso,
 } from './bars-aggregate.js';
+export { type CopyRender, copyRowRenderer } from './bars-copy-render.js';
 export {
   type BarsPosition,
   decodeBarsCursor,
