@@ -38,10 +38,6 @@ export class LiveLoop {
   readonly aggregator: BarAggregator;
   private client: LiveClient | undefined;
   private readonly replayMarginNs: bigint;
-  /** Told once the consumer waits on the client with nothing queued (see drained). */
-  private drainWaiters: Array<() => void> = [];
-  /** True while a session's records are being consumed. */
-  private consuming = false;
   /** Where the first session starts (also the resume point before any record). */
   private firstMinute = 0;
 
@@ -91,7 +87,8 @@ export class LiveLoop {
       reconnectBaseMs: config.reconnectBaseMs ?? 1_000,
       reconnectMaxMs: config.reconnectMaxMs ?? 30_000,
       resumeStart: async () => {
-        await this.drained();
+        // Every record of the old session aggregated first (it is closed: nothing more comes).
+        await client.drained();
         const m = this.resumeMinute();
         this.aggregator.resync(m);
         return this.replayStartOf(m);
@@ -116,13 +113,9 @@ export class LiveLoop {
     }, 1_000);
     watchdog.unref();
     const records = client[Symbol.asyncIterator]();
-    this.consuming = true;
     try {
       for (;;) {
-        const pending = records.next();
-        // The iterator parks inside next() when nothing is queued: every record is aggregated.
-        if (client.waiting) this.wakeDrainWaiters();
-        const next = await pending;
+        const next = await records.next();
         if (next.done) break;
         this.aggregator.handleRecord(next.value as DbnRecord);
       }
@@ -133,30 +126,9 @@ export class LiveLoop {
       if (err instanceof LiveError) return err;
       throw err;
     } finally {
-      // Nothing more comes from this client: a resumeStart waiting on it goes on (and sees the
-      // client closed).
-      this.consuming = false;
-      this.wakeDrainWaiters();
       clearInterval(watchdog);
       stop.removeEventListener('abort', onStop);
     }
-  }
-
-  /**
-   * Resolves once every record the old session delivered is aggregated (the session is closed,
-   * so nothing more arrives): at once when the consumer already waits on the client with nothing
-   * queued, else when the consumer gets there (told by the loop) or the session ends.
-   */
-  private drained(): Promise<void> {
-    if (!this.consuming || this.client?.waiting !== false) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
-  }
-
-  private wakeDrainWaiters(): void {
-    if (this.drainWaiters.length === 0) return;
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const w of waiters) w();
   }
 
   /** The minute to replay from: the aggregator's, or an older one whose bars were refused. */

@@ -104,6 +104,8 @@ export class LiveClient implements AsyncIterable<DbnRecord> {
   private sleepResolve: (() => void) | undefined;
   private lastTsEvent: bigint | undefined;
   private iterating = false;
+  private iterationEnded = false;
+  private drainWaiters: Array<() => void> = [];
 
   constructor(options: LiveClientOptions) {
     if (!options.apiKey || options.apiKey.length < 5) {
@@ -173,20 +175,31 @@ export class LiveClient implements AsyncIterable<DbnRecord> {
         if (this.done) return;
         await new Promise<void>((res) => {
           this.wake = res;
+          this.wakeDrainWaiters();
         });
       }
     } finally {
+      this.iterationEnded = true;
+      this.wakeDrainWaiters();
       await this.close();
     }
   }
 
   /**
-   * True while the iterator waits for a record with none queued: every record received so far
-   * was handed out and its consumer has asked for the next (a caller that must know all of them
-   * are consumed, e.g. before resuming, waits for this).
+   * Resolves once the iterator waits for a record with none queued (every record received so far
+   * was handed out and its consumer has asked for the next) or iteration ended: what a consumer
+   * waits for in `resumeStart` before it computes the resume point.
    */
-  get waiting(): boolean {
-    return this.wake !== undefined;
+  drained(): Promise<void> {
+    if (this.wake !== undefined || this.iterationEnded) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private wakeDrainWaiters(): void {
+    if (this.drainWaiters.length === 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Close the connection and stop reconnecting; pending iteration ends. */
