@@ -286,6 +286,40 @@ describe('LiveClient against the local gateway', () => {
     });
   });
 
+  it('drained() waits until every record of the closed session is read (resumeStart)', async () => {
+    const small = generateTradesSession({
+      symbols: 30,
+      start: new Date('2024-03-01T14:30:00Z'),
+      end: new Date('2024-03-01T14:30:03Z'),
+      seed: 9,
+      tradesPerSecond: 200,
+    });
+    const trades = [...small.records()].length;
+    let read = 0;
+    let readAtResume: number | undefined;
+    const { client } = await setup(
+      { source: tradesSource(small), closeWhenDone: true },
+      {
+        subscriptions: [{ schema: 'trades', symbols: 'ALL_SYMBOLS' }],
+        // The gateway closes once it sent everything; the reconnect waits for the reader.
+        resumeStart: async () => {
+          await client.drained();
+          readAtResume ??= read;
+          return undefined;
+        },
+      },
+    );
+    const it = client[Symbol.asyncIterator]();
+    // Read slowly (a macrotask per record): the session's records are queued when it closes.
+    while (readAtResume === undefined) {
+      const r = await it.next();
+      if (!r.done && isTrade(r.value)) read++;
+      await new Promise((res) => setImmediate(res));
+    }
+    expect(trades).toBeGreaterThan(100);
+    expect(readAtResume).toBe(trades);
+  });
+
   it('pauses the socket while the consumer is busy (backpressure)', async () => {
     const { gateway, client } = await setup(
       {},
