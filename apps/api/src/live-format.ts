@@ -89,3 +89,43 @@ export function closedBar(b: LiveBar): LiveBarEvent {
     final: true,
   };
 }
+
+/** One Server-Sent Event's text: id `<closed mark>:<id>` (what a resume starts from). */
+export function sseEvent(mark: number, id: string | number, type: string, data: string): string {
+  return `id: ${mark}:${id}\nevent: ${type}\ndata: ${data}\n\n`;
+}
+
+/**
+ * The `price` (and, while its minute is open, the provisional `bar`) events of one state, encoded
+ * once per flush and shared by every stream of the symbol: only the id's closed mark differs
+ * between streams, and nearly all streams share one, so the text is kept for the last mark asked.
+ */
+export class StateEvents {
+  private readonly price: string;
+  private readonly bar: string | undefined;
+  private readonly barTimestamp: number;
+  private mark = Number.NaN;
+  private text = '';
+
+  constructor(
+    private readonly row: LiveStateRow,
+    open: boolean,
+  ) {
+    this.price = JSON.stringify(livePrice(row));
+    this.bar = open ? JSON.stringify(provisionalBar(row)) : undefined;
+    this.barTimestamp = row.barTimestamp ?? 0;
+  }
+
+  /** The events for a stream whose closed mark is `mark` (no open bar of a minute it has closed). */
+  for(mark: number): string {
+    if (mark !== this.mark) {
+      const v = this.row.version;
+      let t = sseEvent(mark, v, 'price', this.price);
+      if (this.bar !== undefined && this.barTimestamp > mark)
+        t += sseEvent(mark, v, 'bar', this.bar);
+      this.mark = mark;
+      this.text = t;
+    }
+    return this.text;
+  }
+}

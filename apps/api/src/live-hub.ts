@@ -8,7 +8,13 @@ import {
   type LiveStateRow,
   sql,
 } from '@timed/db';
-import { closedBar, type LivePrice, livePrice, provisionalBar } from './live-format.js';
+import {
+  closedBar,
+  type LivePrice,
+  livePrice,
+  provisionalBar,
+  StateEvents,
+} from './live-format.js';
 import {
   type LeaderboardBody,
   type LeaderboardQuery,
@@ -37,6 +43,14 @@ export interface LiveHubOptions {
   maxBufferBytes?: number;
   /** Furthest back a resumed stream is sent missed bars (default 24 h). */
   maxResumeMs?: number;
+  /**
+   * Streams are written at most this often (default 50 ms): events of the notifications handled
+   * meanwhile go out in one write per stream, a symbol's price (and open bar) only as it stands
+   * at the flush. 0 = after every turn of the event loop.
+   */
+  flushMs?: number;
+  /** How a flush is scheduled once something is waiting (tests run it by hand). */
+  scheduleFlush?: (flush: () => void) => void;
   reconnectMinMs?: number;
   log?: { warn(obj: object, msg: string): void };
   now?: () => number;
@@ -82,6 +96,14 @@ export class LiveHub {
   private queued = 0;
   private dropped = 0;
   private leaderboardDirty = false;
+  /** Symbols with subscribers whose state changed since the last flush, in order of change. */
+  private readonly changed = new Set<string>();
+  /** Streams with queued events (closed bars, resumes, leaderboards, heartbeats). */
+  private readonly queuedStreams = new Set<SseStream>();
+  private flushPending = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private lastFlush = 0;
+  private readonly flushMs: number;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly feed: string;
   private readonly maxBufferBytes: number;
@@ -96,6 +118,7 @@ export class LiveHub {
     this.maxSymbolsPerStream = options.maxSymbolsPerStream ?? 100;
     this.maxBufferBytes = options.maxBufferBytes ?? 1 << 20;
     this.maxResumeMs = options.maxResumeMs ?? 86_400_000;
+    this.flushMs = options.flushMs ?? 50;
     this.now = options.now ?? Date.now;
     this.log = options.log;
     this.listener = new LiveListener({
@@ -124,12 +147,14 @@ export class LiveHub {
 
   /** Ends every stream (clients reconnect elsewhere or later with Last-Event-ID). */
   endStreams(): void {
+    this.flush();
     for (const s of [...this.all]) s.end();
   }
 
   /** Ends streams, stops timers and the listener. */
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.flushTimer);
     this.endStreams();
     await this.listener.close();
     await this.chain;
@@ -185,6 +210,10 @@ export class LiveHub {
       resumeMark ?? UNKNOWN_MARK,
       this.maxBufferBytes,
       (s, dropped) => this.forget(s, dropped),
+      (s) => {
+        this.queuedStreams.add(s);
+        this.scheduleFlush();
+      },
     );
     this.all.add(stream);
     // Resumes run in the same queue as closed-minute catch-ups, so none overlaps another.
@@ -194,6 +223,7 @@ export class LiveHub {
   private forget(s: SseStream, dropped: boolean): void {
     if (dropped) this.dropped++;
     this.all.delete(s);
+    this.queuedStreams.delete(s);
     this.registered.delete(s);
     this.leaderboardStreams.delete(s);
     for (const sym of s.symbols) this.bySymbol.get(sym)?.delete(s);
@@ -227,6 +257,10 @@ export class LiveHub {
     } else this.log?.warn({ err: e.error }, 'live: LISTEN connection lost; reconnecting');
   }
 
+  /**
+   * Takes changed states in; streams get them at the next flush, as they stand then. So the work
+   * per notification is a map update, and a burst for one symbol costs its streams one event.
+   */
   private apply(rows: readonly LiveStateRow[]): void {
     for (const r of rows) {
       const current = this.rows.get(r.symbol);
@@ -234,15 +268,56 @@ export class LiveHub {
       if (current && current.version >= r.version) continue;
       this.rows.set(r.symbol, r);
       this.leaderboardDirty = true;
-      const subscribers = this.bySymbol.get(r.symbol);
-      if (!subscribers?.size) continue;
-      const price = JSON.stringify(livePrice(r));
-      const bar = this.isOpen(r) ? JSON.stringify(provisionalBar(r)) : undefined;
-      for (const s of subscribers) {
-        s.event('price', r.version, price);
-        if (bar && (r.barTimestamp ?? 0) > s.closedMark) s.event('bar', r.version, bar);
+      if (this.bySymbol.get(r.symbol)?.size) {
+        // Re-inserted so the flush sends symbols in the order of their latest change.
+        this.changed.delete(r.symbol);
+        this.changed.add(r.symbol);
       }
     }
+    if (this.changed.size) this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushPending) return;
+    this.flushPending = true;
+    if (this.options.scheduleFlush) {
+      this.options.scheduleFlush(() => this.flush());
+      return;
+    }
+    const wait = this.lastFlush + this.flushMs - performance.now();
+    if (wait > 0) this.flushTimer = setTimeout(() => this.flush(), wait);
+    else setImmediate(() => this.flush());
+  }
+
+  /**
+   * Writes every stream with something waiting, once: its queued events in order, then the
+   * current price (and open bar) of each of its symbols that changed, with the stream's closed
+   * mark as of now, so a resume from any id it sent misses no closed bar.
+   */
+  private flush(): void {
+    this.flushPending = false;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.lastFlush = performance.now();
+    const tails = new Map<SseStream, string>();
+    for (const sym of this.changed) {
+      const subscribers = this.bySymbol.get(sym);
+      const r = this.rows.get(sym);
+      if (!subscribers?.size || !r) continue;
+      const events = new StateEvents(r, this.isOpen(r));
+      for (const s of subscribers) {
+        const text = events.for(s.closedMark);
+        const before = tails.get(s);
+        tails.set(s, before === undefined ? text : before + text);
+      }
+    }
+    this.changed.clear();
+    for (const [s, tail] of tails) {
+      this.queuedStreams.delete(s);
+      s.flush(tail);
+    }
+    for (const s of this.queuedStreams) s.flush();
+    this.queuedStreams.clear();
   }
 
   /** True when the row's bar is of a minute not yet closed. */
@@ -255,6 +330,9 @@ export class LiveHub {
 
   /** Sends the registered streams every closed bar up to `through` they have not had. */
   private async catchUp(through: number): Promise<void> {
+    // States that came before the doorbell go out first, under the old mark: every replica
+    // cuts the stream at the same place whatever its flush timing.
+    if (this.changed.size || this.queuedStreams.size) this.flush();
     if (this.closedThrough !== null && through <= this.closedThrough) return;
     const targets = [...this.registered];
     // A stream opened before any minute closed (mark 0) gets this minute's bars, not a day's.

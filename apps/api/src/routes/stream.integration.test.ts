@@ -175,11 +175,16 @@ describe('GET /stream', () => {
     const [x, y] = [await api(), await api()];
     const cx = await stream(x, 'symbols=AAA,BBB');
     const cy = await stream(y, 'symbols=AAA,BBB');
+    // Each round reaches both before the next: a burst would be coalesced as each flush finds it.
     for (let i = 0; i < 5; i++) {
       publisher.publish([
         liveState('AAA', 150 + i, { barTimestamp: minute(30) }),
         liveState('BBB', 50 + i, { barTimestamp: minute(30) }),
       ]);
+      await until(
+        () => priceOf(cx, 'BBB') === 50 + i && priceOf(cy, 'BBB') === 50 + i,
+        `round ${i} at both`,
+      );
     }
     await closeMinute(30, ['AAA', 'BBB']);
     publisher.publish([liveState('AAA', 999, { barTimestamp: minute(31) })]);
@@ -281,5 +286,58 @@ describe('GET /stream', () => {
     one.close();
     await until(() => a.hub.stats.streams === 1, 'the closed stream to be forgotten');
     expect((await stream(a, 'symbols=C')).status).toBe(200);
+  });
+
+  it('coalesces a burst: one price per symbol as it stands at the flush, every closed bar in order', async () => {
+    // Flushes run only when the test says, so the burst is certain to land in one.
+    const flushes: (() => void)[] = [];
+    const flush = () => {
+      for (const run of flushes.splice(0)) run();
+    };
+    const a = await api({ scheduleFlush: (run) => flushes.push(run) });
+    publisher.publish([liveState('CO1', 100, { barTimestamp: minute(50) })]);
+    await until(() => a.hub.prices(['CO1']).length === 1, 'the first state');
+    const c = await stream(a, 'symbols=CO1,CO2');
+    await until(() => flushes.length > 0, 'the resume');
+    flush();
+    await until(() => priceOf(c, 'CO1') === 100, 'the current state');
+    const before = c.events.length;
+
+    for (let i = 1; i <= 10; i++) {
+      publisher.publish([liveState('CO1', 100 + i, { barTimestamp: minute(50) })]);
+    }
+    await closeMinute(50, ['CO1', 'CO2']);
+    for (let i = 11; i <= 20; i++) {
+      publisher.publish([liveState('CO1', 100 + i, { barTimestamp: minute(51) })]);
+    }
+    await closeMinute(51, ['CO1', 'CO2']);
+    publisher.publish([liveState('CO2', 7, { barTimestamp: minute(52) })]);
+    await publisher.flush();
+    await until(
+      () => a.hub.stats.closedThrough === minute(51) && a.hub.prices(['CO2']).length === 1,
+      'the hub to take the burst in',
+    );
+    flush();
+    await until(() => priceOf(c, 'CO2') === 7, 'the burst');
+
+    const burst = c.events.slice(before).map((e) => {
+      const d = e.data as { symbol: string; price?: number; close?: number; final?: boolean };
+      return `${e.event} ${d.symbol} ${d.price ?? d.close} ${d.final ?? ''}`;
+    });
+    // The closed-minute catch-up flushed what came before its doorbell (CO1 at 110, minute 50
+    // open); then the bars of 50, the states as of the next doorbell (minute 51 was open), the
+    // bars of 51, and what came after. No state went out twice, no closed bar was skipped.
+    expect(burst).toEqual([
+      'price CO1 110 ',
+      'bar CO1 110 false',
+      'bar CO1 150 true',
+      'bar CO2 150 true',
+      'price CO1 120 ',
+      'bar CO1 120 false',
+      'bar CO1 151 true',
+      'bar CO2 151 true',
+      'price CO2 7 ',
+      'bar CO2 7 false',
+    ]);
   });
 });
