@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { type BarsPage, BarsPageCache } from './bars-cache.js';
 
 const page = (n: number): BarsPage => ({
-  bars: Array.from({ length: n }, () => [] as unknown as BarRow),
+  count: n,
+  rows: Array.from({ length: n }, () => [] as unknown as BarRow),
   nextCursor: null,
   bodies: {},
 });
@@ -43,7 +44,7 @@ describe('BarsPageCache', () => {
         release = () => resolve(p);
       });
     };
-    const first = await cache.get('k', load);
+    const [first] = await Promise.all([cache.get('k', load), cache.get('k', load)]);
     t = 1500;
     // Expired: the old page at once, and one refresh started for any number of callers.
     expect(await cache.get('k', load)).toBe(first);
@@ -67,7 +68,7 @@ describe('BarsPageCache', () => {
       if (fail) throw new Error('down');
       return page(1);
     };
-    const first = await cache.get('k', load);
+    const [first] = await Promise.all([cache.get('k', load), cache.get('k', load)]);
     fail = true;
     t = 1200;
     expect(await cache.get('k', load)).toBe(first); // stale, refresh fails in the background
@@ -94,7 +95,7 @@ describe('BarsPageCache', () => {
       loads++;
       return page(11);
     };
-    await cache.get('big', big);
+    await Promise.all([cache.get('big', big), cache.get('big', big)]);
     await cache.get('big', big);
     expect(loads).toBe(4);
     const off = new BarsPageCache({ ttlMs: 0 });
@@ -110,10 +111,56 @@ describe('BarsPageCache', () => {
       loads++;
       return page(1);
     };
-    await cache.get('a', load);
+    const twice = (k: string) => Promise.all([cache.get(k, load), cache.get(k, load)]);
+    await twice('a');
+    await twice('b');
     await cache.get('b', load);
-    await cache.get('c', load);
+    expect(loads).toBe(2);
+    await twice('c');
     await cache.get('a', load);
     expect(loads).toBe(4);
+  });
+
+  it('keeps a page only once its key is asked again: a one-off query leaves no page behind', async () => {
+    let t = 0;
+    let loads = 0;
+    const cache = new BarsPageCache({ ttlMs: 1000, now: () => t });
+    const load = async () => {
+      loads++;
+      return page(1);
+    };
+    const first = await cache.get('k', load);
+    t = 500;
+    // Asked before, within ttlMs: loads again, and this page is kept.
+    const second = await cache.get('k', load);
+    expect(second).not.toBe(first);
+    expect(loads).toBe(2);
+    t = 900;
+    expect(await cache.get('k', load)).toBe(second);
+    expect(loads).toBe(2);
+    // A key last asked longer than ttlMs ago counts as new again.
+    await cache.get('other', load);
+    t = 2000;
+    await cache.get('other', load);
+    await cache.get('other', load);
+    expect(loads).toBe(5);
+  });
+
+  it('remembers at most maxSeen one-off keys (oldest forgotten first)', async () => {
+    let loads = 0;
+    const cache = new BarsPageCache({ ttlMs: 1000, maxSeen: 2, now: () => 0 });
+    const load = async () => {
+      loads++;
+      return page(1);
+    };
+    await cache.get('a', load);
+    await cache.get('b', load);
+    await cache.get('c', load); // 'a' is forgotten
+    await cache.get('a', load); // new again: not kept ('b' forgotten)
+    await cache.get('a', load); // remembered: loads, kept
+    await cache.get('a', load); // hit
+    await cache.get('c', load); // still remembered: loads, kept
+    await cache.get('c', load); // hit
+    expect(loads).toBe(6);
   });
 });

@@ -27,6 +27,19 @@ export function barJson(r: BarRow): string {
   );
 }
 
+/**
+ * One bar of a JSON page without gap filling: as barJson, but numerics keep the database's exact
+ * decimal text (as these pages have always been written, and as NDJSON/CSV exports write them).
+ */
+export function barJsonExact(r: BarRow): string {
+  return (
+    `{"timestamp":"${utcTextToIso(r[1])}","open":${r[2]},"high":${r[3]},"low":${r[4]},` +
+    `"close":${r[5]},"volume":${r[6]},"trade_count":${r[7]},` +
+    `"is_legacy":${r[8] === 't' ? 'true' : 'false'},"data_source":${sourceJson(r[9])},` +
+    `"vwap":${r[10] === null ? 'null' : r[10]}}`
+  );
+}
+
 /** One NDJSON line: the JSON bar with its symbol first. */
 export function barNdjson(r: BarRow): string {
   return `{"symbol":"${r[0]}",${barJson(r).slice(1)}\n`;

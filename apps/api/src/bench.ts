@@ -51,6 +51,12 @@ async function serve(url: string): Promise<void> {
   const cachedUrl = await cached.listen({ port: 0, host: '127.0.0.1' });
   const bytes = (await uncached.inject({ method: 'GET', url: PATH })).rawPayload.length;
   const urls: Urls = { uncachedUrl, cachedUrl, bytes };
+  if (!process.send) {
+    // Run alone (`node --cpu-prof dist/bench.js serve <url>`) to profile under an outside load:
+    // prints the URLs; Ctrl-C exits normally so the profile is written.
+    console.log(JSON.stringify(urls));
+    process.on('SIGINT', () => process.exit(0));
+  }
   process.send?.(urls);
   process.on('message', (m) => {
     if (m === 'rss') process.send?.({ rss: process.memoryUsage().rss });

@@ -75,6 +75,24 @@ describe('GET /bars/:symbol', () => {
     expect(times).toEqual([...times].sort((a, b) => a - b));
   });
 
+  it('writes prices as the stored decimal text, byte for byte the same in JSON pages and exports', async () => {
+    const url = '/bars/BRK.B?start=2025-10-22&end=2025-10-22';
+    const json = (await app.inject({ method: 'GET', url })).body;
+    const ndjson = (await app.inject({ method: 'GET', url: `${url}&format=ndjson` })).body;
+    const csv = (await app.inject({ method: 'GET', url: `${url}&format=csv` })).body;
+    const stored = walk('BRK.B', Date.parse('2025-10-22T15:00:00Z'), 5, { seed: 3, base: 480 });
+    const prices = stored.map((b) => [b.open, b.high, b.low, b.close].map(String));
+    // walk() writes four decimals, trailing zeros included (e.g. 480.0000): kept as stored.
+    expect(prices.flat().some((p) => /\.\d*0$/.test(p))).toBe(true);
+    expect(json.match(/"open":[^,]+,"high":[^,]+,"low":[^,]+,"close":[^,]+/g)).toEqual(
+      prices.map(([o, h, l, c]) => `"open":${o},"high":${h},"low":${l},"close":${c}`),
+    );
+    expect(ndjson.match(/"open":[^,]+,"high":[^,]+,"low":[^,]+,"close":[^,]+/g)).toEqual(
+      prices.map(([o, h, l, c]) => `"open":${o},"high":${h},"low":${l},"close":${c}`),
+    );
+    expect(csv.split('\n').slice(1, -1).map((line) => line.split(',').slice(1, 5))).toEqual(prices);
+  });
+
   it('treats the symbol case-insensitively, dots included', async () => {
     expect(await getBars('/bars/aapl?start=2025-10-22&end=2025-10-22')).toEqual(
       await getBars('/bars/AAPL?start=2025-10-22&end=2025-10-22'),
@@ -295,16 +313,18 @@ describe('bad input', () => {
 });
 
 describe('micro-cache (BARS_CACHE_TTL_MS)', () => {
-  it('serves an identical query from memory within the TTL, byte for byte, other queries fresh', async () => {
+  it('serves a query asked again within the TTL from memory, byte for byte, other queries fresh', async () => {
     const cached = await buildApp({ db, barsCacheTtlMs: 60_000 });
     try {
       const url = '/bars/CACHE?start=2025-10-22';
       await upsertBars(db, walk('CACHE', Date.parse('2025-10-22T14:00:00Z'), 2, { seed: 8 }));
-      const first = await cached.inject({ method: 'GET', url });
+      // Asked once, the page is not kept; asked again within the TTL, it is.
+      await cached.inject({ method: 'GET', url });
+      const kept = await cached.inject({ method: 'GET', url });
       await upsertBars(db, walk('CACHE', Date.parse('2025-10-22T14:02:00Z'), 1, { seed: 9 }));
-      const second = await cached.inject({ method: 'GET', url });
-      expect(second.body).toBe(first.body);
-      expect(first.json<BarsBody>().bars).toHaveLength(2);
+      const third = await cached.inject({ method: 'GET', url });
+      expect(third.body).toBe(kept.body);
+      expect(kept.json<BarsBody>().bars).toHaveLength(2);
       const other = await cached.inject({ method: 'GET', url: `${url}&limit=10` });
       expect(other.json<BarsBody>().bars).toHaveLength(3);
       const csv = await cached.inject({ method: 'GET', url: `${url}&limit=10&format=csv` });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   type BarRow,
@@ -11,7 +11,6 @@ import {
   GapFiller,
   type ReadBarsOptions,
   readBarRows,
-  readRenderedBars,
   streamBarRows,
   utcTextToDate,
 } from '@timed/db';
@@ -28,7 +27,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { BarsPage, BarsPageCache } from '../bars-cache.js';
-import { barCsv, barJson, barNdjson, csvHeader } from '../bars-format.js';
+import { barCsv, barJson, barJsonExact, barNdjson, csvHeader } from '../bars-format.js';
 import { invalidParameter } from '../errors.js';
 import { responseSchema } from '../json-schema.js';
 import { BarsParams } from '../schemas.js';
@@ -153,36 +152,31 @@ async function serve(
     return streamExport(deps, request, reply, read, q, many, seed);
   }
   const limit = q.limit ?? DEFAULT_BARS_LIMIT;
-  // JSON without fill is rendered by Postgres; other formats render rows here: not one page kind.
-  const rendered = q.format === 'json' && q.fill === 'none';
-  const key = [
-    rendered,
-    symbols.join(','),
-    many,
-    q.start?.getTime(),
-    q.end?.getTime(),
-    q.include_legacy,
-    limit,
-    q.cursor,
-    q.interval,
-    q.session,
-    q.fill,
-  ].join('|');
+  // The key is only built when there is a cache to look in; one format per key, so a page drops
+  // its rows once its body is written.
+  const key = deps.cache.enabled
+    ? [
+        q.format,
+        symbols.join(','),
+        many,
+        q.start?.getTime(),
+        q.end?.getTime(),
+        q.include_legacy,
+        limit,
+        q.cursor,
+        q.interval,
+        q.session,
+        q.fill,
+      ].join('|')
+    : '';
   const page = await deps.cache.get(key, () =>
-    rendered
-      ? loadRenderedPage(deps.db, { ...read, limit }, symbols, many)
-      : loadPage(
-          deps.db,
-          { ...read, limit },
-          q.fill === 'previous' ? (seed ?? null) : undefined,
-          many,
-        ),
+    loadPage(deps.db, { ...read, limit }, q.fill === 'previous' ? (seed ?? null) : undefined, many),
   );
   const body = pageBody(page, q, symbols, many);
   if (page.nextCursor && q.format !== 'json') reply.header('x-next-cursor', page.nextCursor);
   reply.type(CONTENT_TYPES[q.format]);
   if (closed) {
-    body.etag ??= `"${createHash('sha1').update(body.bytes).digest('base64url')}"`;
+    body.etag ??= `"${hash('sha1', body.bytes, 'base64url')}"`;
     const etag = body.etag;
     reply.header('etag', etag);
     if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
@@ -235,59 +229,14 @@ async function loadPage(
               : undefined,
         })
       : null;
-  return { bars: out, nextCursor, bodies: {} };
-}
-
-/**
- * A JSON page without gap filling, every bar written by Postgres (the fast path): Node joins the
- * strings; the cursor comes from the last bar's fixed-place timestamp.
- */
-async function loadRenderedPage(
-  db: Db,
-  options: ReadBarsOptions,
-  symbols: readonly string[],
-  many: boolean,
-): Promise<BarsPage> {
-  const rows = await readRenderedBars(db, { ...options, limit: options.limit + 1 }, 'json', many);
-  const more = rows.length > options.limit;
-  if (more) rows.length = options.limit;
-  const col = many ? 1 : 0;
-  const last = rows[rows.length - 1];
-  // '{"timestamp":"' is 14 characters; the ISO time after it is 24.
-  const nextCursor =
-    more && last
-      ? encodeBarsPosition({
-          symbol: many ? last[0] : undefined,
-          timestamp: new Date(last[col]!.slice(14, 38)),
-        })
-      : null;
-  const cursor = nextCursor === null ? 'null' : `"${nextCursor}"`;
-  let text: string;
-  if (!many) {
-    text = `{"symbol":"${symbols[0]}","bars":[${rows.map((r) => r[0]).join(',')}],"next_cursor":${cursor}}`;
-  } else {
-    const parts: string[] = [];
-    for (let i = 0; i < rows.length; ) {
-      let j = i;
-      const items: string[] = [];
-      while (j < rows.length && rows[j]![0] === rows[i]![0]) items.push(rows[j++]![1]!);
-      parts.push(`"${rows[i]![0]}":[${items.join(',')}]`);
-      i = j;
-    }
-    text = `{"bars":{${parts.join(',')}},"next_cursor":${cursor}}`;
-  }
-  return {
-    bars: rows as unknown as BarRow[],
-    nextCursor,
-    bodies: { json: { bytes: Buffer.from(text) } },
-  };
+  return { count: out.length, rows: out, nextCursor, bodies: {} };
 }
 
 /** The page's body in the asked format, rendered once per page (the micro-cache keeps it). */
 function pageBody(page: BarsPage, q: Query, symbols: readonly string[], many: boolean) {
   const cached = page.bodies[q.format];
   if (cached) return cached;
-  const rows = page.bars;
+  const rows = page.rows ?? [];
   let text: string;
   if (q.format === 'csv') {
     const opts = { symbol: many, filled: q.fill === 'previous' };
@@ -296,14 +245,15 @@ function pageBody(page: BarsPage, q: Query, symbols: readonly string[], many: bo
     text = rows.map(barNdjson).join('');
   } else {
     const cursor = page.nextCursor === null ? 'null' : `"${page.nextCursor}"`;
+    const bar = q.fill === 'none' ? barJsonExact : barJson;
     if (!many) {
-      text = `{"symbol":"${symbols[0]}","bars":[${rows.map(barJson).join(',')}],"next_cursor":${cursor}}`;
+      text = `{"symbol":"${symbols[0]}","bars":[${rows.map(bar).join(',')}],"next_cursor":${cursor}}`;
     } else {
       const parts: string[] = [];
       for (let i = 0; i < rows.length; ) {
         let j = i;
         while (j < rows.length && rows[j]![0] === rows[i]![0]) j++;
-        parts.push(`"${rows[i]![0]}":[${rows.slice(i, j).map(barJson).join(',')}]`);
+        parts.push(`"${rows[i]![0]}":[${rows.slice(i, j).map(bar).join(',')}]`);
         i = j;
       }
       text = `{"bars":{${parts.join(',')}},"next_cursor":${cursor}}`;
@@ -311,6 +261,8 @@ function pageBody(page: BarsPage, q: Query, symbols: readonly string[], many: bo
   }
   const body = { bytes: Buffer.from(text) } as { bytes: Buffer; etag?: string };
   page.bodies[q.format] = body;
+  // Every request sharing this page asks for this format (it is part of the cache key).
+  page.rows = undefined;
   return body;
 }
 
@@ -343,7 +295,7 @@ async function streamExport(
     const header = q.format === 'csv' ? csvHeader({ symbol: many, filled: false }) : '';
     async function* copyBody() {
       if (header) yield Buffer.from(header);
-      for await (const chunk of copy as AsyncIterable<Buffer>) yield chunk;
+      yield* copy;
     }
     return reply
       .type(CONTENT_TYPES[q.format])
