@@ -90,7 +90,12 @@ describe('GET /bars/:symbol', () => {
     expect(ndjson.match(/"open":[^,]+,"high":[^,]+,"low":[^,]+,"close":[^,]+/g)).toEqual(
       prices.map(([o, h, l, c]) => `"open":${o},"high":${h},"low":${l},"close":${c}`),
     );
-    expect(csv.split('\n').slice(1, -1).map((line) => line.split(',').slice(1, 5))).toEqual(prices);
+    expect(
+      csv
+        .split('\n')
+        .slice(1, -1)
+        .map((line) => line.split(',').slice(1, 5)),
+    ).toEqual(prices);
   });
 
   it('treats the symbol case-insensitively, dots included', async () => {
