@@ -61,6 +61,8 @@ export interface LiveHubStats {
   streams: number;
   /** Clients dropped because they did not read (buffer past maxBufferBytes). */
   droppedClients: number;
+  /** Streams whose socket has not taken what was written (their states wait, coalesced). */
+  waitingStreams: number;
   listenerConnected: boolean;
   listenerReconnects: number;
   /** Newest closed minute known (epoch ms), null before the first. */
@@ -98,8 +100,8 @@ export class LiveHub {
   private leaderboardDirty = false;
   /** Symbols with subscribers whose state changed since the last flush, in order of change. */
   private readonly changed = new Set<string>();
-  /** Streams with queued events (closed bars, resumes, leaderboards, heartbeats). */
-  private readonly queuedStreams = new Set<SseStream>();
+  /** Streams with something to write at the next flush. */
+  private readonly due = new Set<SseStream>();
   private flushPending = false;
   private flushTimer: NodeJS.Timeout | undefined;
   private lastFlush = 0;
@@ -164,6 +166,7 @@ export class LiveHub {
     return {
       streams: this.all.size,
       droppedClients: this.dropped,
+      waitingStreams: [...this.all].filter((s) => s.waiting).length,
       listenerConnected: this.listener.connected,
       listenerReconnects: this.listener.reconnects,
       closedThrough: this.closedThrough,
@@ -211,7 +214,7 @@ export class LiveHub {
       this.maxBufferBytes,
       (s, dropped) => this.forget(s, dropped),
       (s) => {
-        this.queuedStreams.add(s);
+        this.due.add(s);
         this.scheduleFlush();
       },
     );
@@ -223,7 +226,7 @@ export class LiveHub {
   private forget(s: SseStream, dropped: boolean): void {
     if (dropped) this.dropped++;
     this.all.delete(s);
-    this.queuedStreams.delete(s);
+    this.due.delete(s);
     this.registered.delete(s);
     this.leaderboardStreams.delete(s);
     for (const sym of s.symbols) this.bySymbol.get(sym)?.delete(s);
@@ -290,34 +293,38 @@ export class LiveHub {
   }
 
   /**
-   * Writes every stream with something waiting, once: its queued events in order, then the
+   * Writes every stream with something to write, once: its queued events in order, then the
    * current price (and open bar) of each of its symbols that changed, with the stream's closed
-   * mark as of now, so a resume from any id it sent misses no closed bar.
+   * mark as of now, so a resume from any id it sent misses no closed bar. Each symbol's events
+   * are encoded once per flush, whatever the number of its streams.
    */
   private flush(): void {
     this.flushPending = false;
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.lastFlush = performance.now();
-    const tails = new Map<SseStream, string>();
+    const encoded = new Map<string, StateEvents | null>();
+    const encode = (sym: string, mark: number): string => {
+      let e = encoded.get(sym);
+      if (e === undefined) {
+        const r = this.rows.get(sym);
+        e = r ? new StateEvents(r, this.isOpen(r)) : null;
+        encoded.set(sym, e);
+      }
+      return e ? e.for(mark) : '';
+    };
     for (const sym of this.changed) {
       const subscribers = this.bySymbol.get(sym);
-      const r = this.rows.get(sym);
-      if (!subscribers?.size || !r) continue;
-      const events = new StateEvents(r, this.isOpen(r));
+      if (!subscribers) continue;
       for (const s of subscribers) {
-        const text = events.for(s.closedMark);
-        const before = tails.get(s);
-        tails.set(s, before === undefined ? text : before + text);
+        // A blocked stream is owed these bytes (its drop bound); it is written once it drains.
+        s.stateChanged(sym, s.waiting ? encode(sym, s.closedMark).length : 0);
+        if (!s.waiting) this.due.add(s);
       }
     }
     this.changed.clear();
-    for (const [s, tail] of tails) {
-      this.queuedStreams.delete(s);
-      s.flush(tail);
-    }
-    for (const s of this.queuedStreams) s.flush();
-    this.queuedStreams.clear();
+    for (const s of this.due) s.flush(encode);
+    this.due.clear();
   }
 
   /** True when the row's bar is of a minute not yet closed. */
@@ -332,7 +339,7 @@ export class LiveHub {
   private async catchUp(through: number): Promise<void> {
     // States that came before the doorbell go out first, under the old mark: every replica
     // cuts the stream at the same place whatever its flush timing.
-    if (this.changed.size || this.queuedStreams.size) this.flush();
+    if (this.changed.size || this.due.size) this.flush();
     if (this.closedThrough !== null && through <= this.closedThrough) return;
     const targets = [...this.registered];
     // A stream opened before any minute closed (mark 0) gets this minute's bars, not a day's.

@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
 
 /** One Server-Sent Event as a client sees it. */
 export interface SseEvent {
@@ -16,6 +16,7 @@ export class SseClient {
   ended = false;
   private buffer = '';
   private req: ReturnType<typeof request> | undefined;
+  private res: IncomingMessage | undefined;
 
   constructor(
     readonly url: string,
@@ -30,6 +31,7 @@ export class SseClient {
       req.on('error', (err) => (this.status === undefined ? reject(err) : undefined));
       req.on('response', (res) => {
         this.status = res.statusCode;
+        this.res = res;
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           if (this.status !== 200) this.body += chunk;
@@ -54,6 +56,15 @@ export class SseClient {
 
   of(type: string): SseEvent[] {
     return this.events.filter((e) => e.event === type);
+  }
+
+  /** Stops reading (the server's writes back up once the socket buffers are full). */
+  pause(): void {
+    this.res?.pause();
+  }
+
+  resume(): void {
+    this.res?.resume();
   }
 
   close(): void {

@@ -340,4 +340,38 @@ describe('GET /stream', () => {
       'bar CO2 7 false',
     ]);
   });
+
+  it('lets a slow reader skip stale states: the latest once it drains, and every closed bar', async () => {
+    const a = await api({ maxBufferBytes: 64 << 20 });
+    const symbols = Array.from({ length: 100 }, (_, i) => `SL${i}`);
+    const good = await stream(a, `symbols=${symbols.join(',')}`);
+    const slow = await stream(a, `symbols=${symbols.join(',')}`);
+    slow.pause();
+    let round = 0;
+    const publishRound = async () => {
+      round++;
+      const r = round;
+      publisher.publish(symbols.map((s) => liveState(s, r, { barTimestamp: minute(60) })));
+      await until(() => priceOf(good, 'SL99') === r, `round ${r} at the reading client`);
+    };
+    while (a.hub.stats.waitingStreams === 0) {
+      if (round > 2_000) throw new Error('the paused stream never had to wait');
+      await publishRound();
+    }
+    const blockedAt = round;
+    for (let i = 0; i < 20; i++) await publishRound();
+    await closeMinute(60, ['SL0']);
+    await until(() => finals(good, 'SL0').length === 1, 'the closed bar at the reading client');
+
+    slow.resume();
+    await until(
+      () => priceOf(slow, 'SL99') === round && finals(slow, 'SL0').length === 1,
+      'the slow client to catch up',
+    );
+    // What reached the socket before it backed up, then one state per symbol: not 20 stale rounds.
+    const prices = slow.of('price').filter((e) => (e.data as { symbol: string }).symbol === 'SL0');
+    expect(prices.length).toBeLessThan(blockedAt + 5);
+    expect(finals(slow, 'SL0')).toEqual([minute(60)]);
+    expect(a.hub.stats).toMatchObject({ droppedClients: 0, waitingStreams: 0, streams: 2 });
+  });
 });
