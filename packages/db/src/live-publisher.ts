@@ -174,6 +174,10 @@ export class LivePublisher {
   }
 
   private async pump(): Promise<void> {
+    // The doorbells rung so far go after this round's states; one rung while the states are in
+    // flight waits for the next round, so the states queued before it still go out first.
+    const waiters = this.closedWaiters;
+    this.closedWaiters = [];
     if (this.pendingNotify.size > 0) {
       const packed = packPayloads(this.store, this.pendingNotify, this.notifyBytes, this.maxBytes);
       try {
@@ -194,9 +198,7 @@ export class LivePublisher {
         this.onError(err, 'notify');
       }
     }
-    if (this.closedWaiters.length) {
-      const waiters = this.closedWaiters;
-      this.closedWaiters = [];
+    if (waiters.length) {
       const minuteMs = Math.max(...waiters.map((w) => w.minuteMs));
       try {
         await sql`WITH mark AS (

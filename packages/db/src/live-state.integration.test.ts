@@ -173,6 +173,29 @@ describe('live state through Postgres', () => {
     expect(r.rows[0]?.t.getTime()).toBe(m);
   });
 
+  it('rings a doorbell only after the states queued before it, even while a round is in flight', async () => {
+    const f = follow();
+    await f.listener.start();
+    const publisher = new LivePublisher(db);
+    open.push(publisher);
+    const m = Date.parse('2025-10-20T14:06:00Z');
+    // The first publish starts a NOTIFY round at once; the second state and the doorbell are
+    // queued while it is in flight.
+    publisher.publish([state('ORD1', 10)]);
+    publisher.publish([state('ORD2', 20)]);
+    const rung = publisher.barsClosed(m);
+    expect(await rung).toBe(true);
+    await until(() => f.closed() === m, 'closed event');
+    const order = f.events.flatMap((e) =>
+      e.type === 'states'
+        ? e.rows.filter((r) => r.symbol.startsWith('ORD')).map((r) => r.symbol)
+        : e.type === 'closed' && e.closedThrough === m
+          ? ['closed']
+          : [],
+    );
+    expect(order).toEqual(['ORD1', 'ORD2', 'closed']);
+  });
+
   it('catches up from the table when its LISTEN connection is killed', async () => {
     // Reconnects a second later: the new state below reaches it through the table, not NOTIFY.
     const f = follow(1_000);
