@@ -39,6 +39,26 @@ export interface PurgeSummary {
 
 const STATE_KEY = 'state';
 
+/** The state of a coordinator that has seen nothing yet (no S, no job, no counts). */
+export function freshCoordinatorState(): PersistedState {
+  return {
+    version: null,
+    job: null,
+    epochSeq: 0,
+    lastIngestMs: null,
+    staleRejected: 0,
+    mismatch: null,
+    migrations: 0,
+    lastMigration: null,
+    lastPurge: null,
+    indexClearedAt: 0,
+    flush: initialFlushState(),
+    keepFrom: null,
+    kvSeen: null,
+    lastVersionChange: null,
+  };
+}
+
 /** Writes the state row. */
 export function saveCoordinatorState(store: CoordinatorStore, state: PersistedState): void {
   store.setMeta(STATE_KEY, state);
@@ -62,22 +82,7 @@ export async function loadCoordinatorState(
       lastVersionChange: saved.lastVersionChange ?? null,
     };
   }
-  const state: PersistedState = {
-    version: null,
-    job: null,
-    epochSeq: 0,
-    lastIngestMs: null,
-    staleRejected: 0,
-    mismatch: null,
-    migrations: 0,
-    lastMigration: null,
-    lastPurge: null,
-    indexClearedAt: 0,
-    flush: initialFlushState(),
-    keepFrom: null,
-    kvSeen: null,
-    lastVersionChange: null,
-  };
+  const state = freshCoordinatorState();
   const kv = new KvStore(kvNamespace, 'coordinator-bootstrap');
   try {
     const [version, index] = await Promise.all([

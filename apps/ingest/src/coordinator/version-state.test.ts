@@ -1,24 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { PersistedState } from './coordinator-state.js';
-import { initialFlushState } from './index-flusher.js';
+import { freshCoordinatorState, type PersistedState } from './coordinator-state.js';
 import { gateStateOf, setVersion } from './version-state.js';
 
 function state(version: string | null): PersistedState {
   return {
+    ...freshCoordinatorState(),
     version,
-    job: null,
-    epochSeq: 0,
-    lastIngestMs: null,
-    staleRejected: 0,
     mismatch: { version: '2.0.0', ticker: 'AAPL', count: 3, lastSeenMs: 1 },
-    migrations: 0,
-    lastMigration: null,
-    lastPurge: null,
-    indexClearedAt: 0,
-    flush: initialFlushState(),
-    keepFrom: null,
-    kvSeen: null,
-    lastVersionChange: null,
   };
 }
 
