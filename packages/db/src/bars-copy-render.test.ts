@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyRowRenderer } from './bars-copy-render.js';
+import { copyRowRenderer, renderJsonBars } from './bars-copy-render.js';
 
 // Two rows as COPY's text format writes barsReadSql's columns: a legacy bar without VWAP, then a
 // trades bar with one.
@@ -49,5 +49,29 @@ describe('copyRowRenderer (COPY text rows to export lines)', () => {
     const r = copyRowRenderer('ndjson', true);
     r.push(Buffer.from(COPY_TEXT.slice(0, -5)));
     expect(() => r.end()).toThrow(/ended inside a row/);
+  });
+});
+
+describe("renderJsonBars (COPY text rows to a JSON page's bar objects)", () => {
+  it('writes the objects without symbols, comma-separated, numerics as stored', () => {
+    const bars = NDJSON.trimEnd()
+      .split('\n')
+      .map((line) => line.replace(/^\{"symbol":"[^"]*",/, '{'))
+      .join(',');
+    const input = Buffer.from(COPY_TEXT);
+    expect(renderJsonBars(input, input.length).toString('utf8')).toBe(bars);
+    // Only the rows before `end`; none at all is empty.
+    const first = COPY_TEXT.indexOf('\n') + 1;
+    expect(renderJsonBars(input, first).toString('utf8')).toBe(
+      bars.slice(0, bars.indexOf('},{') + 1),
+    );
+    expect(renderJsonBars(input, 0).length).toBe(0);
+    const zeros = Buffer.from(
+      'X\t2024-01-02 03:04:00\t100.0000\t100\t99.5000\t100.0\t0\t0\tf\ttrades\t100.000000\n',
+    );
+    expect(renderJsonBars(zeros, zeros.length).toString('utf8')).toBe(
+      '{"timestamp":"2024-01-02T03:04:00.000Z","open":100.0000,"high":100,"low":99.5000,"close":100.0,' +
+        '"volume":0,"trade_count":0,"is_legacy":false,"data_source":"trades","vwap":100.000000}',
+    );
   });
 });

@@ -16,7 +16,13 @@ export {
   utcTextToDate,
   utcTextToIso,
 } from './bars-aggregate.js';
-export { type CopyRender, copyRowRenderer } from './bars-copy-render.js';
+export {
+  type CopyJsonPage,
+  type CopyRender,
+  copyJsonPage,
+  copyRowRenderer,
+  renderJsonBars,
+} from './bars-copy-render.js';
 export {
   type BarsPosition,
   decodeBarsCursor,
