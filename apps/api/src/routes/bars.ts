@@ -3,6 +3,8 @@ import { Readable } from 'node:stream';
 import {
   type BarRow,
   type BarsPosition,
+  barsReadSql,
+  copyJsonPage,
   copyRenderedBars,
   type Db,
   DbError,
@@ -170,7 +172,14 @@ async function serve(
       ].join('|')
     : '';
   const page = await deps.cache.get(key, () =>
-    loadPage(deps.db, { ...read, limit }, q.fill === 'previous' ? (seed ?? null) : undefined, many),
+    q.format === 'json' && q.fill === 'none' && !many
+      ? loadJsonPage(deps.db, { ...read, limit }, symbols[0]!)
+      : loadPage(
+          deps.db,
+          { ...read, limit },
+          q.fill === 'previous' ? (seed ?? null) : undefined,
+          many,
+        ),
   );
   const body = pageBody(page, q, symbols, many);
   if (page.nextCursor && q.format !== 'json') reply.header('x-next-cursor', page.nextCursor);
@@ -230,6 +239,23 @@ async function loadPage(
         })
       : null;
   return { count: out.length, rows: out, nextCursor, bodies: {} };
+}
+
+/**
+ * A JSON page of one symbol without fill, read by COPY and rendered from its bytes (as exports
+ * are): the body is written at once, no text rows are made. The same bytes as loadPage + pageBody.
+ */
+async function loadJsonPage(db: Db, options: ReadBarsOptions, symbol: string): Promise<BarsPage> {
+  const { text } = barsReadSql({ ...options, limit: options.limit + 1 }, true);
+  const { bars, count, last, more } = await copyJsonPage(db, text, options.limit);
+  const nextCursor =
+    more && last ? encodeBarsPosition({ timestamp: utcTextToDate(last.utc) }) : null;
+  const bytes = Buffer.concat([
+    Buffer.from(`{"symbol":"${symbol}","bars":[`),
+    bars,
+    Buffer.from(`],"next_cursor":${nextCursor === null ? 'null' : `"${nextCursor}"`}}`),
+  ]);
+  return { count, nextCursor, bodies: { json: { bytes } } };
 }
 
 /** The page's body in the asked format, rendered once per page (the micro-cache keeps it). */
