@@ -4,7 +4,7 @@
 // legacy MBP-1 bars (volume 0), "the switch", then trades bars; two stopped heartbeat rows date
 // the switch the way the cleanup gates do (the first trades screener's start).
 import { sessionDayOf, sessionDayStart, sql } from '@timed/db';
-import { mulberry32 } from '@timed/dbn/testing';
+import { mulberry32 } from '@timed/dbn/prng';
 
 /** Heartbeat rows written with the bars; the trades one is also the "already seeded" marker. */
 export const SEED_INSTANCES = { legacy: 'seed-history-mbp-1', trades: 'seed-history-trades' };
