@@ -32,7 +32,7 @@ import {
 const SMALL = Number(process.env.BENCH_SMALL_ROWS ?? 1_000_000);
 const BIG = Number(process.env.BENCH_BIG_ROWS ?? 20_000_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const EXPORT_ROWS = Number(process.env.BENCH_EXPORT_ROWS ?? 1_000_000);
 const PATH = `/bars/${BENCH_SYMBOL}?start=${BENCH_DAY}&end=${BENCH_DAY}`;
