@@ -13,7 +13,8 @@
 // trade_count and volume sums) and last prices delivered vs what the gateway sent; clients
 // dropped; RSS and CPU of each process.
 // Phase "rate": the daemon (runDaemon in a child, daemon-child.ts, as the CLI cannot turn live
-// publishing off) takes BENCH_RATE_TRADES (2,000,000) trades as fast as it can from the gateway,
+// publishing off) takes BENCH_RATE_TRADES (6,000,000: rounds of 5-10 s; 2M-trade rounds of about a
+// second swung from 0.28 to 1.27 on/off with GC and start-up) trades as fast as it can from the gateway,
 // live publishing on vs off, alternating rounds (BENCH_RATE_ROUNDS = 3 each), medians (goal:
 // on >= 0.9 x off).
 // BENCH_LIVE_PROFILE=api,daemon writes V8 CPU profiles of those processes (daemon: both phases) to
@@ -64,7 +65,7 @@ const CLIENTS = num('BENCH_LIVE_CLIENTS', 1_000);
 const CLIENT_SYMBOLS = num('BENCH_LIVE_CLIENT_SYMBOLS', 20);
 const LEADERBOARD_CLIENTS = num('BENCH_LIVE_LEADERBOARD_CLIENTS', 100);
 const CLIENT_PROCS = num('BENCH_LIVE_CLIENT_PROCS', 2);
-const RATE_TRADES = num('BENCH_RATE_TRADES', 2_000_000);
+const RATE_TRADES = num('BENCH_RATE_TRADES', 6_000_000);
 const RATE_ROUNDS = num('BENCH_RATE_ROUNDS', 3);
 const PHASES = (process.env.BENCH_LIVE_PHASES ?? 'peak,rate').split(',').map((s) => s.trim());
 const TAP = process.env.BENCH_LIVE_TAP !== '0';
